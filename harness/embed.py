@@ -83,7 +83,9 @@ class Embedder:
         try:
             self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
         except Exception as err:
-            raise InputError(f"{self.model_path}: ONNX Runtime cannot load it: {str(err).splitlines()[0][:200]}") from None
+            raise InputError(
+                f"{self.model_path}: ONNX Runtime cannot load it: {str(err).splitlines()[0][:200]}"
+            ) from None
         self.load_seconds = time.perf_counter() - started
         names = {i.name for i in self.session.get_inputs()}
         missing = [name for name in spec.inputs if name not in names]
@@ -103,7 +105,7 @@ class Embedder:
             counts.append(len(tokens))
             if len(tokens) > limit:
                 # Keep [CLS] ... and end with [SEP], as the tokenizers' own truncation does.
-                tokens = tokens[: limit - 1] + [self.sep_id if self.sep_id is not None else tokens[-1]]
+                tokens = [*tokens[: limit - 1], self.sep_id if self.sep_id is not None else tokens[-1]]
                 truncated.append(True)
             else:
                 truncated.append(False)

@@ -101,8 +101,13 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def retrieval_metrics(query_vectors: np.ndarray, doc_vectors: np.ndarray, doc_ids: Sequence[str],
-                      query_ids: Sequence[str], qrels: dict[str, dict[str, int]]) -> RetrievalMetrics:
+def retrieval_metrics(
+    query_vectors: np.ndarray,
+    doc_vectors: np.ndarray,
+    doc_ids: Sequence[str],
+    query_ids: Sequence[str],
+    qrels: dict[str, dict[str, int]],
+) -> RetrievalMetrics:
     scores = query_vectors.astype(np.float64) @ doc_vectors.astype(np.float64).T
     k = min(10, len(doc_ids))
     top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
@@ -132,7 +137,9 @@ class EmbeddingCache:
     def get_or_compute(self, embedder: Embedder, model_sha: str, texts: Sequence[str]) -> np.ndarray:
         key = hashlib.sha256()
         key.update(model_sha.encode())
-        key.update(f"{embedder.spec.output}|{embedder.spec.pooling}|{embedder.spec.normalize}|{embedder.spec.max_length}".encode())
+        key.update(
+            f"{embedder.spec.output}|{embedder.spec.pooling}|{embedder.spec.normalize}|{embedder.spec.max_length}".encode()
+        )
         for text in texts:
             key.update(text.encode("utf-8") + b"\0")
         path = self.directory / f"{key.hexdigest()[:32]}.npy"
@@ -143,9 +150,8 @@ class EmbeddingCache:
         vectors = embedder.embed(texts).vectors
         from harness.fileio import atomic_output
 
-        with atomic_output(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, vectors)
+        with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, vectors)
         return vectors
 
 
@@ -165,12 +171,16 @@ def chapter_tests(candidate: Embedder, baseline: Embedder, min_cosine: float) ->
     results.append(
         CheckResult(
             "test2_embeddings_valid",
-            finite and vector.shape[0] == candidate.spec.dimension and CHAPTER_NORM_RANGE[0] < norm < CHAPTER_NORM_RANGE[1],
+            finite
+            and vector.shape[0] == candidate.spec.dimension
+            and CHAPTER_NORM_RANGE[0] < norm < CHAPTER_NORM_RANGE[1],
             round(norm, 6),
             f"finite, dim {candidate.spec.dimension}, {CHAPTER_NORM_RANGE[0]} < L2 norm < {CHAPTER_NORM_RANGE[1]}",
         )
     )
-    pair = np.stack([candidate.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0], baseline.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0]])
+    pair = np.stack(
+        [candidate.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0], baseline.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0]]
+    )
     cosine = float(cosine_rows(pair[:1], pair[1:])[0])
     results.append(CheckResult("test3_cosine_vs_fp32", cosine > min_cosine, round(cosine, 6), min_cosine))
     ranking = rag_ranking(candidate)
@@ -197,7 +207,9 @@ def _output_dim(embedder: Embedder) -> int:
     return int(embedder.embed(["dimension probe"]).vectors.shape[1])
 
 
-def measure_latency(embedders: dict[str, Embedder], texts: Sequence[str], rounds: int = 2) -> dict[str, dict[str, float]]:
+def measure_latency(
+    embedders: dict[str, Embedder], texts: Sequence[str], rounds: int = 2
+) -> dict[str, dict[str, float]]:
     """Per-sentence latency (batch of 1), models interleaved text by text so machine noise hits
     every model alike; returns p50/p95 in ms per model."""
     samples: dict[str, list[float]] = {name: [] for name in embedders}

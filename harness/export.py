@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def export_sentence_transformer(
 
     if not (model_dir / "config.json").is_file():
         raise InputError(f"{model_dir}: not a transformers model directory (no config.json)")
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     model = transformers.AutoModel.from_pretrained(
         str(model_dir), local_files_only=True, attn_implementation="eager"
     ).eval()
@@ -73,10 +76,7 @@ def export_sentence_transformer(
             named = dict(zip(input_names, args, strict=True))
             hidden = self.encoder(**named).last_hidden_state
             mask = named["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            if pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = hidden[:, 0] if pooling == "cls" else (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             if normalize:
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
             return pooled
@@ -106,7 +106,8 @@ def export_sentence_transformer(
             raise HarnessError(f"{output}: export differs from PyTorch by {diff:.2e} (> {MAX_EXPORT_ABS_DIFF})")
         verify.max_abs_diff = diff  # type: ignore[attr-defined]
 
-    with atomic_output(output, verify=verify) as tmp, torch.no_grad():
+    with atomic_output(output, verify=verify) as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow in transformers
         torch.onnx.export(
             wrapper,
             example,

@@ -135,8 +135,9 @@ def quant_record_path(spec: ModelSpec) -> Path:
     return spec.quantized_path.with_suffix(".quant.json")
 
 
-def ensure_model_file(spec: ModelSpec, registry: Registry, *, preset: str | None = None,
-                      progress: Progress = print) -> Path:
+def ensure_model_file(
+    spec: ModelSpec, registry: Registry, *, preset: str | None = None, progress: Progress = print
+) -> Path:
     """The file for a model ID, quantizing (cached by source sha256 and preset) when needed."""
     import json
 
@@ -151,8 +152,11 @@ def ensure_model_file(spec: ModelSpec, registry: Registry, *, preset: str | None
     record_path = quant_record_path(spec)
     if spec.quantized_path.is_file() and record_path.is_file():
         record = json.loads(record_path.read_text())
-        if (record.get("source_sha256") == source_sha and record.get("preset") == chosen.name
-                and record.get("sha256") == sha256_file(spec.quantized_path)):
+        if (
+            record.get("source_sha256") == source_sha
+            and record.get("preset") == chosen.name
+            and record.get("sha256") == sha256_file(spec.quantized_path)
+        ):
             return spec.quantized_path
     from harness.quantize import quantize_file
 

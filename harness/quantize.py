@@ -36,9 +36,12 @@ class QuantizationPreset:
     activation_symmetric: bool = False
     op_types_to_quantize: tuple[str, ...] | None = None
     nodes_to_exclude: tuple[str, ...] = ()
-    # FP16: ops kept in float32. Cast must stay: converting it types its output float16 where
-    # the graph expects float, and the model no longer loads.
-    fp16_op_block_list_extra: tuple[str, ...] = ("Cast",)
+    # FP16 converter. onnxruntime.transformers' converter handles both registered models;
+    # onnxconverter-common's retypes Cast outputs to float16 where float is expected (MiniLM
+    # does not load; with Cast blocked it loads, but paraphrase-MiniLM-L3-v2 then fails on a
+    # float/float16 Mul), so it stays available by name only.
+    fp16_converter: Literal["onnxruntime", "onnxconverter-common"] = "onnxruntime"
+    fp16_op_block_list_extra: tuple[str, ...] = ()
     extra_options: dict[str, object] = field(default_factory=dict)
 
     def describe(self) -> dict[str, object]:
@@ -70,7 +73,14 @@ PRESETS: dict[str, QuantizationPreset] = {
     "fp16": QuantizationPreset(
         name="fp16",
         mode="fp16",
-        description="float16 weights and compute, float32 graph inputs and outputs, Cast kept in float32",
+        description="float16 weights and compute, float32 graph inputs and outputs (ONNX Runtime converter)",
+    ),
+    "fp16-occ": QuantizationPreset(
+        name="fp16-occ",
+        mode="fp16",
+        description="float16 via onnxconverter-common with Cast kept in float32 (for comparison)",
+        fp16_converter="onnxconverter-common",
+        fp16_op_block_list_extra=("Cast",),
     ),
 }
 DEFAULT_PRESET = {"int8": "arm64", "fp16": "fp16"}
@@ -109,9 +119,9 @@ def quantize_file(
 
     def check(path: Path) -> None:
         if spec is not None:
-            check_onnx_model(path, spec)
+            check_onnx_model(path, spec, label=str(output))
         else:
-            _smoke_run(path)
+            _smoke_run(path, str(output))
         if verify is not None:
             verify(path)
 
@@ -145,11 +155,15 @@ def _quantize_int8(source: Path, target: Path, preset: QuantizationPreset) -> No
     )
 
 
-def _convert_fp16(model, target: Path, preset: QuantizationPreset) -> None:  # noqa: ANN001
+def _convert_fp16(model, target: Path, preset: QuantizationPreset) -> None:
     import warnings
 
     import onnx
-    from onnxconverter_common import float16
+
+    if preset.fp16_converter == "onnxruntime":
+        from onnxruntime.transformers import float16
+    else:
+        from onnxconverter_common import float16
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # it warns for every value it clamps to float16 range
@@ -161,24 +175,28 @@ def _convert_fp16(model, target: Path, preset: QuantizationPreset) -> None:  # n
     onnx.save(converted, str(target))
 
 
-def _smoke_run(path: Path) -> None:
+def _smoke_run(path: Path, label: str) -> None:
     """Without a registry entry: load and run once with every input fed a tiny int64 batch."""
     import numpy as np
     import onnxruntime as ort
 
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        feeds = {i.name: np.array([[101, 2023, 102]], dtype=np.int64) if "mask" not in i.name
-                 else np.ones((1, 3), dtype=np.int64) for i in session.get_inputs()}
+        feeds = {
+            i.name: np.array([[101, 2023, 102]], dtype=np.int64)
+            if "mask" not in i.name
+            else np.ones((1, 3), dtype=np.int64)
+            for i in session.get_inputs()
+        }
         if "token_type_ids" in feeds:
             feeds["token_type_ids"] = np.zeros((1, 3), dtype=np.int64)
         session.run(None, feeds)
     except Exception as err:
-        raise InputError(f"{path}: quantized model does not load and run: {str(err).splitlines()[0][:200]}") from None
+        raise InputError(f"{label}: quantized model does not load and run: {str(err).splitlines()[0][:200]}") from None
 
 
 def copy_verified(source: Path, output: Path, spec: ModelSpec) -> Path:
     """FP32 'variant': a verified copy (used when a device test wants the original by AVA ID)."""
-    with atomic_output(output, verify=lambda p: check_onnx_model(p, spec)) as tmp:
+    with atomic_output(output, verify=lambda p: check_onnx_model(p, spec, label=str(output))) as tmp:
         shutil.copyfile(source, tmp)
     return output

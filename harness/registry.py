@@ -98,7 +98,9 @@ class ModelSpec:
 
     def require_available(self) -> ModelSpec:
         if self.unavailable:
-            raise ModelUnavailableError(f"model {self.id} ({self.original or 'unknown original'}) is unavailable: {self.unavailable}")
+            raise ModelUnavailableError(
+                f"model {self.id} ({self.original or 'unknown original'}) is unavailable: {self.unavailable}"
+            )
         return self
 
 

@@ -16,7 +16,15 @@ def _pct(value: float | None) -> str:
 
 def print_eval_tables(console: Console, reports: Sequence[EvalReport]) -> None:
     quality = Table(title="Quality Impact (measured, retention = variant / FP32)")
-    for column in ("Model", "Top-1", "Top-5", "nDCG@10", "Cosine vs FP32 (mean / p5 / min)", "STS-B Spearman (retention)", "Gates"):
+    for column in (
+        "Model",
+        "Top-1",
+        "Top-5",
+        "nDCG@10",
+        "Cosine vs FP32 (mean / p5 / min)",
+        "STS-B Spearman (retention)",
+        "Gates",
+    ):
         quality.add_column(column)
     size = Table(title="Size Reduction (measured)")
     for column in ("Model", "FP32 size", "Variant size", "Size vs FP32", "Host p50 ms (FP32)", "Speed-up"):
