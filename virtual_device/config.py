@@ -21,9 +21,7 @@ class InstrumentationSpec:
 
 def _default_instrumentations() -> dict[str, InstrumentationSpec]:
     return {
-        HELLO_COMPONENT: InstrumentationSpec(
-            entry="virtual_device.instrumentations:hello", target="com.example.hello"
-        )
+        HELLO_COMPONENT: InstrumentationSpec(entry="virtual_device.instrumentations:hello", target="com.example.hello")
     }
 
 

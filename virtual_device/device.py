@@ -182,8 +182,7 @@ class Connection:
             self._teardown_streams()
         self.max_payload = max(256, min(maxdata, self.device.config.max_payload, p.MAX_PAYLOAD))
         self.connected = True
-        await self.send(p.A_CNXN, p.A_VERSION, min(self.device.config.max_payload, p.MAX_PAYLOAD),
-                        self.device.banner())
+        await self.send(p.A_CNXN, p.A_VERSION, min(self.device.config.max_payload, p.MAX_PAYLOAD), self.device.banner())
 
     def _teardown_streams(self) -> None:
         for stream in list(self.streams.values()):

@@ -3,6 +3,7 @@ and refuses everything else, so no device path can reach the rest of the host.""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import posixpath
@@ -153,10 +154,8 @@ class Storage:
         total = 0
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:
-                try:
+                with contextlib.suppress(OSError):
                     total += os.lstat(os.path.join(dirpath, name)).st_size
-                except OSError:
-                    pass
         return total
 
     def free_bytes(self) -> int:

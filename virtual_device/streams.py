@@ -4,6 +4,7 @@ WRTE payloads (shell and sync data is split across packets at arbitrary points).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from typing import TYPE_CHECKING
 
@@ -108,8 +109,6 @@ class Stream:
         if not self.closed:
             self.closed = True
             self._can_send.set()
-            try:
+            with contextlib.suppress(ConnectionError, RuntimeError, StreamClosed):
                 await self.conn.send(A_CLSE, self.local_id, self.remote_id)
-            except (ConnectionError, RuntimeError):
-                pass
         self.conn.streams.pop(self.local_id, None)

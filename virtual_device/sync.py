@@ -114,8 +114,19 @@ class SyncSession:
     @staticmethod
     def _pack_v2(fmt: struct.Struct, ident: bytes, err: int, st: os.stat_result, *extra: int) -> bytes:
         return fmt.pack(
-            ident, err, st.st_dev & 0xFFFFFFFFFFFFFFFF, st.st_ino, st.st_mode, st.st_nlink,
-            SHELL_UID, SDCARD_GID, st.st_size, int(st.st_atime), int(st.st_mtime), int(st.st_ctime), *extra,
+            ident,
+            err,
+            st.st_dev & 0xFFFFFFFFFFFFFFFF,
+            st.st_ino,
+            st.st_mode,
+            st.st_nlink,
+            SHELL_UID,
+            SDCARD_GID,
+            st.st_size,
+            int(st.st_atime),
+            int(st.st_mtime),
+            int(st.st_ctime),
+            *extra,
         )
 
     async def do_list(self, path: str, *, v2: bool) -> None:
@@ -146,8 +157,7 @@ class SyncSession:
             if len(out) >= self.stream.conn.max_payload:
                 await self.stream.write(out)
                 out = bytearray()
-        out += (DENT_V2.pack(ID_DONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) if v2
-                else DENT_V1.pack(ID_DONE, 0, 0, 0, 0))
+        out += DENT_V2.pack(ID_DONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) if v2 else DENT_V1.pack(ID_DONE, 0, 0, 0, 0)
         await self.stream.write(out)
 
     # --- send (push) ----------------------------------------------------------------------
