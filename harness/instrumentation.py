@@ -390,9 +390,7 @@ class InstrumentationResultParser:
         self._started = _Started(class_name, test_name, self._order)
         self._pending_metrics = dict(metrics)
 
-    def _end(
-        self, class_name: str, test_name: str, code: int, stack: str | None, metrics: dict[str, str]
-    ) -> None:
+    def _end(self, class_name: str, test_name: str, code: int, stack: str | None, metrics: dict[str, str]) -> None:
         status = _END_CODES.get(code, TestStatus.ERROR)
         if stack is not None:
             stack = stack.rstrip("\n") or None
@@ -489,6 +487,9 @@ class InstrumentationResultParser:
             problems.append(
                 "runner reported failures outside any test" + (f": {junit.group(1).strip()}" if junit else "")
             )
+        unfinished = sum(1 for t in tests if t.status is TestStatus.INCOMPLETE)
+        if unfinished and not problems:  # e.g. no numtests to compare against
+            problems.append(f"{unfinished} test(s) did not finish")
         if not tests and not problems:
             problems.append("no test results")
 
