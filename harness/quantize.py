@@ -18,7 +18,20 @@ from typing import Literal
 from harness.errors import InputError
 from harness.fileio import atomic_output
 from harness.registry import ModelSpec
-from harness.validate import check_onnx_model, read_onnx
+from harness.validate import check_onnx_model, read_onnx, weight_type_histogram
+
+QUANTIZED_OP_TYPES = frozenset(
+    {
+        "DynamicQuantizeLinear",
+        "MatMulInteger",
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "DynamicQuantizeMatMul",
+        "MatMulNBits",
+        "QLinearMatMul",
+        "GatherBlockQuantized",
+    }
+)
 
 Mode = Literal["int8", "fp16"]
 
@@ -113,9 +126,12 @@ def quantize_file(
     model = read_onnx(source)
     if source.resolve() == output.resolve():
         raise InputError(f"{output}: output would overwrite the input model")
-    weight_types = {init.data_type for init in model.graph.initializer}
-    if 1 not in weight_types:  # TensorProto.FLOAT
-        raise InputError(f"{source}: has no float32 weights; it looks quantized already")
+    quantized_ops = QUANTIZED_OP_TYPES.intersection(node.op_type for node in model.graph.node)
+    if quantized_ops:
+        raise InputError(f"{source}: is quantized already (has {', '.join(sorted(quantized_ops))} nodes)")
+    weights = weight_type_histogram(model)
+    if weights.get("FLOAT16", 0) > weights.get("FLOAT", 0):
+        raise InputError(f"{source}: is a float16 model already; quantize its FP32 original")
 
     def check(path: Path) -> None:
         if spec is not None:
