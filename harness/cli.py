@@ -166,6 +166,9 @@ def eval_command(
         int | None, typer.Option(help="Use only the first N STS pairs and retrieval queries (quick look).")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON here.")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Write a release manifest (chapter 28A ModelConfig with measured quality) here.")
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads.")] = None,
 ) -> None:
     """Measure a variant against its FP32 original: chapter 28A tests 1-4, cosine vs FP32,
@@ -196,6 +199,11 @@ def eval_command(
     if json_out:
         write_json_atomic(json_out, report.to_dict())
         _say(f"report written to {json_out}")
+    if manifest:
+        from harness.manifest import write_manifest
+
+        write_manifest(manifest, [(spec, report)])
+        _say(f"release manifest written to {manifest}")
     if not report.passed:
         failed = [c.name for c in report.chapter_tests + report.gates if not c.passed]
         raise GateFailure(f"{model_id}: failed {', '.join(failed)}")
