@@ -135,7 +135,8 @@ class Storage:
         """Resolve for reading; unmapped non-virtual paths do not exist."""
         res = self.resolve(path, cwd)
         if res.host is None and res.device not in VIRTUAL_DIRS:
-            if res.device.startswith(("/system/", "/vendor/", "/proc/", "/data/")):
+            # /data is not listable by the shell user; elsewhere the file simply is not there.
+            if res.device.startswith("/data/"):
                 raise DeviceOSError(errno.EACCES, path)
             raise DeviceOSError(errno.ENOENT, path)
         return res
