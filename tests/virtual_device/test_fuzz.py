@@ -156,7 +156,7 @@ def read_ids(data: bytes) -> list[int]:
     ids = []
     for off in range(0, max(0, len(data) - 23)):
         if data[off : off + 4] == b"OKAY":
-            cmd, a0, a1, _ln, _ck, magic = struct.unpack_from("<6I", data, off)
+            cmd, a0, _a1, _ln, _ck, magic = struct.unpack_from("<6I", data, off)
             if magic == cmd ^ 0xFFFFFFFF:
                 ids.append(a0)
     return ids
