@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 
 def find_adb(adb_path: str | None = None) -> str:
@@ -40,14 +41,15 @@ def server_port() -> int:
 
 
 def run_adb(
-    adb: str, port: int, *args: str, timeout: float = 60, check: bool = False, **kwargs: object
+    adb: str, port: int, *args: str, timeout: float = 60, check: bool = False, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
+    # stdin defaults to /dev/null: an inherited terminal would be forwarded to the device.
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run(  # type: ignore[call-overload,no-any-return]
         [adb, "-P", str(port), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        stdin=subprocess.DEVNULL,
         check=check,
         **kwargs,
     )

@@ -87,6 +87,13 @@ async def shell_service(device: VirtualDevice, stream: Stream) -> None:
         err = out
 
     session = ShellSession(device, out, err, closed=lambda: stream.closed)
+    if v2 and command.strip():
+
+        async def read_stdin() -> bytes:
+            await io.stdin_closed.wait()
+            return bytes(io.stdin)
+
+        session.stdin_source = read_stdin
     try:
         if command.strip():
             code = await session.run(command)

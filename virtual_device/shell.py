@@ -98,6 +98,8 @@ class ShellSession:
         self.status = 0
         self.closed = closed
         self.run_as = run_as
+        # Shell v2 forwards the client's stdin; filters read it only when given no file operand.
+        self.stdin_source: Callable[[], Awaitable[bytes]] | None = None
         self.env = {
             "EXTERNAL_STORAGE": "/sdcard",
             "ANDROID_DATA": "/data",
@@ -160,6 +162,8 @@ class ShellSession:
                 stages[-1].append(tok)
         stdin = b""
         status = 0
+        if self.stdin_source is not None and _reads_stdin(stages[0]):
+            stdin = await self.stdin_source()
         for i, stage in enumerate(stages):
             last = i == len(stages) - 1
             status, stdin = await self.run_simple(stage, stdin, to_stream=last)
@@ -264,6 +268,17 @@ class ShellSession:
         if res.host is None:
             raise DeviceOSError(errno.EISDIR, path)
         return res.host
+
+
+STDIN_FILTERS = {"cat": 0, "sha256sum": 0, "sha1sum": 0, "md5sum": 0, "wc": 0, "grep": 1}
+
+
+def _reads_stdin(tokens: list[str]) -> bool:
+    if not tokens or tokens[0] not in STDIN_FILTERS or "<" in tokens:
+        return False
+    words = [t for t in tokens[1:] if not t.startswith("-") or t == "-"]
+    cut = next((i for i, t in enumerate(words) if t in REDIRECTS or t in (">", ">>")), len(words))
+    return len(words[:cut]) <= STDIN_FILTERS[tokens[0]] or "-" in words[:cut]
 
 
 # ------------------------------------------------------------------------------------------

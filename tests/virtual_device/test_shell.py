@@ -171,3 +171,15 @@ def test_refused_service_and_stdin_script(adb_server: AdbServer, shared_device: 
     assert res.returncode != 0
     # And the device is still fine.
     assert shell(adb_server, shared_device.serial, "echo ok").stdout == "ok\n"
+
+
+def test_stdin_v2(adb_server: AdbServer, shared_device: VirtualDeviceHandle, tmp_path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"line1\nline2\n")
+    with open(src, "rb") as fh:
+        res = adb_server.run("-s", shared_device.serial, "shell", "cat > /sdcard/stdin.txt", stdin=fh)
+    assert res.returncode == 0, res.stderr
+    assert shared_device.host_path("/sdcard/stdin.txt").read_bytes() == b"line1\nline2\n"
+    with open(src, "rb") as fh:
+        res = adb_server.run("-s", shared_device.serial, "shell", "grep 2", stdin=fh)
+    assert res.stdout == "line2\n"
