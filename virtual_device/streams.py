@@ -107,6 +107,10 @@ class Stream:
 
     async def close(self) -> None:
         if not self.closed:
+            # Like adbd, send CLSE only once the last WRTE is acknowledged (bounded wait: a
+            # client that stopped reading must not pin the stream forever).
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._can_send.wait(), 2)
             self.closed = True
             self._can_send.set()
             with contextlib.suppress(ConnectionError, RuntimeError, StreamClosed):
