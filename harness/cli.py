@@ -209,6 +209,217 @@ def eval_command(
         raise GateFailure(f"{model_id}: failed {', '.join(failed)}")
 
 
+def _parse_models(models: list[str] | None) -> list[str]:
+    from harness.registry import load_registry
+
+    if not models:
+        registry = load_registry()
+        return [f"{base}-INT8" for base in registry.available_base_ids()]
+    return [m for item in models for m in item.replace(",", " ").split()]
+
+
+def _run_signoff(
+    devices: list[str],
+    models: list[str] | None,
+    adb_server: list[str] | None,
+    mode: str,
+    iterations: int,
+    warmup: int,
+    threads: int,
+    preset: str | None,
+    min_parity_cosine: float,
+    latency_budget_ms: float,
+    reports_dir: Path,
+    host_eval_limit: int | None,
+    app_package: str,
+    test_package: str,
+    runner: str,
+) -> None:
+    from harness.adb_client import AdbServer
+    from harness.compare import ParityGates
+    from harness.deploy import DeployOptions, attached_serials, deploy_test
+    from harness.device_contract import RunSettings
+    from harness.errors import GateFailure
+    from harness.virtual import virtual_devices_for
+
+    servers = [AdbServer.parse(s) for s in adb_server or []]
+    options = DeployOptions(
+        model_ids=_parse_models(models),
+        servers=servers,
+        app_package=app_package,
+        test_package=test_package,
+        runner=runner,
+        settings=RunSettings(mode=mode, threads=threads, warmup=warmup, iterations=iterations),
+        parity=ParityGates(min_parity_cosine=min_parity_cosine, max_latency_p50_ms=latency_budget_ms),
+        preset=preset,
+        reports_dir=reports_dir,
+        host_eval_limit=host_eval_limit,
+    )
+    with virtual_devices_for(devices, progress=_say) as serials:
+        if not serials:
+            serials = attached_serials(servers)
+            _say(f"devices: {', '.join(serials) or 'none attached'}")
+        with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(who: str, message: str) -> None:
+                if who not in tasks:
+                    tasks[who] = bar.add_task(who, total=None)
+                bar.update(tasks[who], description=f"[bold]{who}[/] {message}")
+
+            run = deploy_test(serials, options, progress)
+    from harness.reports import print_summary, write_reports
+
+    written = write_reports(run, reports_dir / run.run_id)
+    print_summary(run, out)
+    for name, path in written.items():
+        _say(f"{name}: {path}")
+    if not run.passed:
+        failing = [d.serial for d in run.devices if not d.passed]
+        raise GateFailure(f"sign-off failed on {', '.join(failing) or 'host gates'}: see {written.get('html')}")
+
+
+_DEVICE_HELP = "Device serial; 'virtual' starts a virtual device for the run ('virtual:N' starts N). Repeatable."
+
+
+@app.command("deploy-test")
+def deploy_test_command(
+    device: Annotated[list[str] | None, typer.Option("--device", "-d", help=_DEVICE_HELP)] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models", "-m", help="Model IDs (comma or space separated; default: every available model's -INT8)."
+        ),
+    ] = None,
+    adb_server: Annotated[
+        list[str] | None,
+        typer.Option(help="HOST:PORT of an adb server that has the device; repeatable (a lab spans hosts)."),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="model_parity (host token ids), end_to_end (the device tokenizes) or both.")
+    ] = "both",
+    iterations: Annotated[int, typer.Option(help="Timed inferences per model on the device.")] = 20,
+    warmup: Annotated[int, typer.Option(help="Untimed inferences before timing.")] = 3,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads on the device.")] = 2,
+    preset: Annotated[
+        str | None, typer.Option(help="INT8 recipe if a variant must be quantized: arm64, x86 or chapter.")
+    ] = None,
+    min_parity_cosine: Annotated[
+        float, typer.Option(help="Gate: minimum device-vs-host cosine for the same model file.")
+    ] = 0.999,
+    latency_budget_ms: Annotated[
+        float, typer.Option(help="Gate: maximum p50 latency per text on the device, ms.")
+    ] = 250.0,
+    reports_dir: Annotated[Path, typer.Option(help="Reports go to REPORTS_DIR/<run-id>/.")] = Path("reports"),
+    host_eval_limit: Annotated[
+        int | None, typer.Option(help="Host evaluation on the first N STS pairs / questions only (default: full sets).")
+    ] = None,
+    app_package: Annotated[
+        str, typer.Option(help="The app whose external files dir receives the models.")
+    ] = "com.augmentalis.ava",
+    test_package: Annotated[
+        str, typer.Option(help="The instrumentation (androidTest) package.")
+    ] = "com.augmentalis.ava.test",
+    runner: Annotated[
+        str, typer.Option(help="The instrumentation runner class.")
+    ] = "androidx.test.runner.AndroidJUnitRunner",
+) -> None:
+    """Quantize (cached) -> host eval (cached) -> push -> am instrument -> pull -> compare -> report.
+
+    Exit code 0 only when every gate passes on every device; reports go to reports/<run-id>/
+    (signoff.json, junit.xml, signoff.html, manifest.json)."""
+    import os
+
+    devices = device or ([os.environ["ANDROID_SERIAL"]] if os.environ.get("ANDROID_SERIAL") else [])
+    if not devices:
+        from harness.errors import InputError
+
+        raise InputError("no device: pass --device SERIAL (or 'virtual'), or set ANDROID_SERIAL")
+    _run_signoff(
+        devices,
+        models,
+        adb_server,
+        mode,
+        iterations,
+        warmup,
+        threads,
+        preset,
+        min_parity_cosine,
+        latency_budget_ms,
+        reports_dir,
+        host_eval_limit,
+        app_package,
+        test_package,
+        runner,
+    )
+
+
+@app.command("lab")
+def lab_command(
+    device: Annotated[
+        list[str] | None, typer.Option("--device", "-d", help=_DEVICE_HELP + " Default: every attached device.")
+    ] = None,
+    models: Annotated[
+        list[str] | None, typer.Option("--models", "-m", help="Model IDs (default: every available model's -INT8).")
+    ] = None,
+    adb_server: Annotated[list[str] | None, typer.Option(help="HOST:PORT of an adb server; repeatable.")] = None,
+    mode: Annotated[str, typer.Option(help="model_parity, end_to_end or both.")] = "both",
+    iterations: Annotated[int, typer.Option(help="Timed inferences per model on each device.")] = 20,
+    warmup: Annotated[int, typer.Option(help="Untimed inferences before timing.")] = 3,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads on the device.")] = 2,
+    min_parity_cosine: Annotated[float, typer.Option(help="Gate: minimum device-vs-host cosine.")] = 0.999,
+    latency_budget_ms: Annotated[float, typer.Option(help="Gate: maximum p50 latency per text, ms.")] = 250.0,
+    reports_dir: Annotated[Path, typer.Option(help="Reports go to REPORTS_DIR/<run-id>/.")] = Path("reports"),
+    host_eval_limit: Annotated[int | None, typer.Option(help="Host evaluation on the first N items only.")] = None,
+) -> None:
+    """Device lab: the sign-off on many devices in parallel; one failing device never stops the others."""
+    _run_signoff(
+        device or [],
+        models,
+        adb_server,
+        mode,
+        iterations,
+        warmup,
+        threads,
+        None,
+        min_parity_cosine,
+        latency_budget_ms,
+        reports_dir,
+        host_eval_limit,
+        "com.augmentalis.ava",
+        "com.augmentalis.ava.test",
+        "androidx.test.runner.AndroidJUnitRunner",
+    )
+
+
+vd_app = typer.Typer(
+    help="Virtual Android devices that speak the adb wire protocol (no phone needed).", no_args_is_help=True
+)
+app.add_typer(vd_app, name="virtual-device")
+
+
+@vd_app.command("start")
+def vd_start(
+    count: Annotated[int, typer.Option(help="How many devices.")] = 1,
+    port: Annotated[int | None, typer.Option(help="First TCP port (default: free ports).")] = None,
+) -> None:
+    """Start device(s) with the AVA app and its sign-off tests installed, connect them to the adb
+    server (ANDROID_ADB_SERVER_PORT or 5037) and print their serials."""
+    from harness.virtual import start_virtual
+
+    for serial in start_virtual(count, port):
+        out.print(serial)
+
+
+@vd_app.command("stop")
+def vd_stop() -> None:
+    """Disconnect and stop every virtual device started with `virtual-device start`."""
+    from harness.virtual import stop_virtual
+
+    for serial in stop_virtual():
+        out.print(f"stopped {serial}")
+
+
 def main() -> None:
     app()
 

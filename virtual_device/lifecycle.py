@@ -139,17 +139,22 @@ def start_devices(
         for serial in serials:
             adbtools.connect(adb, adb_port, serial, timeout=timeout)
     except Exception:
-        stop_devices(adb_path=adb)
+        stop_devices(adb_path=adb, serials=serials)
         raise
     return serials
 
 
-def stop_devices(*, adb_path: str | None = None) -> list[str]:
-    """Disconnect and kill every device started by start_devices; returns their serials."""
+def stop_devices(*, adb_path: str | None = None, serials: list[str] | None = None) -> list[str]:
+    """Disconnect and kill the devices started by start_devices (all of them, or only the
+    launches that hold `serials`); returns the serials stopped."""
     path = state_file()
     state = _read_state(path)
     stopped: list[str] = []
+    kept: list[dict[str, Any]] = []
     for launch in state["launches"]:
+        if serials is not None and not set(launch.get("serials", [])) & set(serials):
+            kept.append(launch)
+            continue
         adb = adb_path or launch.get("adb_path") or adbtools.find_adb()
         for serial in launch.get("serials", []):
             adbtools.disconnect(adb, int(launch.get("adb_port", adbtools.server_port())), serial)
@@ -164,8 +169,11 @@ def stop_devices(*, adb_path: str | None = None) -> list[str]:
             if _alive(pid):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        path.unlink()
+    if kept:
+        _write_state(path, {**state, "launches": kept})
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
     return stopped
 
 
