@@ -144,10 +144,12 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
         base_path = ensure_model_file(base, registry, progress=say)
         say(f"{model_id}: host evaluation (cached after the first run)")
         report = _host_eval_cached(spec, base, path, base_path, options.host_eval_limit)
-        embedder = Embedder(spec, path, threads=options.settings.threads)
+        # Batch of one, as the app's embed(text) runs: dynamic INT8 quantizes activations with one
+        # scale per tensor, so padding and batch-mates change a text's INT8 embedding (cosine ~0.99).
+        embedder = Embedder(spec, path, threads=options.settings.threads, batch_size=1)
         token_ids = embedder.tokenize(list(signoff.texts)).ids
         host_embeddings = embedder.embed_token_ids(token_ids)
-        fp32 = Embedder(base, base_path, threads=options.settings.threads).embed_token_ids(token_ids)
+        fp32 = Embedder(base, base_path, threads=options.settings.threads, batch_size=1).embed_token_ids(token_ids)
         sha = sha256_file(path)
         planned.append(
             PlannedModel(

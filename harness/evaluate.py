@@ -137,9 +137,8 @@ class EmbeddingCache:
     def get_or_compute(self, embedder: Embedder, model_sha: str, texts: Sequence[str]) -> np.ndarray:
         key = hashlib.sha256()
         key.update(model_sha.encode())
-        key.update(
-            f"{embedder.spec.output}|{embedder.spec.pooling}|{embedder.spec.normalize}|{embedder.spec.max_length}".encode()
-        )
+        spec = embedder.spec
+        key.update(f"{spec.output}|{spec.pooling}|{spec.normalize}|{spec.max_length}|{embedder.batch_size}".encode())
         for text in texts:
             key.update(text.encode("utf-8") + b"\0")
         path = self.directory / f"{key.hexdigest()[:32]}.npy"
@@ -256,9 +255,12 @@ def evaluate(
     threads: int | None = None,
     progress: Progress = lambda _msg: None,
     cache: EmbeddingCache | None = None,
+    batch_size: int = 1,
 ) -> EvalReport:
     cache = cache or EmbeddingCache()
-    candidate = Embedder(candidate_spec, candidate_path, threads=threads)
+    # The candidate runs one text at a time, as the app's embed(text) does: dynamic INT8 scales
+    # activations per tensor, so batching with padding shifts INT8 results (FP32 is unaffected).
+    candidate = Embedder(candidate_spec, candidate_path, threads=threads, batch_size=batch_size)
     baseline = Embedder(baseline_spec, baseline_path, threads=threads)
     candidate_sha = sha256_file(candidate.model_path)
     baseline_sha = sha256_file(baseline.model_path)

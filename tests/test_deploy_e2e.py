@@ -1,0 +1,52 @@
+"""deploy-test end to end: real adb server, virtual devices running the Python reference of the
+device contract with ONNX Runtime, real models. No mocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from device_tests.reference.virtual_app import ava_device_config
+from harness.adb_client import AdbServer
+from harness.deploy import DeployOptions, deploy_test
+from harness.device_contract import RunSettings
+
+pytestmark = pytest.mark.e2e
+MODEL = "AVA-ONX-384-FAST-INT8"
+
+
+@pytest.fixture
+def options(adb_server, model_file) -> DeployOptions:
+    model_file(MODEL)
+    return DeployOptions(
+        model_ids=[MODEL],
+        servers=[AdbServer("127.0.0.1", adb_server.port)],
+        settings=RunSettings(iterations=5, warmup=1, threads=1),
+        host_eval_limit=40,
+        adb_timeout=20,
+        instrument_timeout=300,
+        idle_timeout=60,
+    )
+
+
+def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
+    (device,) = virtual_devices(1, config=ava_device_config())
+    lines: list[str] = []
+    run = deploy_test([device.serial], options, lambda who, msg: lines.append(f"{who} {msg}"))
+    (record,) = run.devices
+    assert record.status == "passed", (record.error, [g for m in record.models for g in m.gates if not g.passed])
+    (model,) = record.models
+    assert model.pushed and model.parity["min_cosine"] > 0.9999  # same kernels, same file
+    assert model.end_to_end["token_agreement"] == 1.0  # the device's WordPiece matches tokenizers
+    assert model.latency_ms["p50"] > 0 and len(model.latency_samples_ms) == 5
+    assert model.chapter_tests == {"test1_loads_with_dimension": True, "test2_embeddings_valid": True,
+                                   "test4_rag_ranking": True, "test3_cosine_vs_fp32": True}
+    assert record.instrumentation["session_code"] == -1
+    assert any("push" in line for line in lines) and any("instrument: modelLoads" in line for line in lines)
+    # the final path holds the verified model, no temporary files are left behind
+    models_dir = device.host_path("/sdcard/Android/data/com.augmentalis.ava/files/models")
+    assert sorted(p.name for p in models_dir.iterdir()) == [f"{MODEL}.onnx", f"{MODEL}.tokenizer.json"]
+    assert run.passed
+
+    # nothing changed: the second run pushes nothing
+    again = deploy_test([device.serial], options)
+    assert again.devices[0].status == "passed" and again.devices[0].models[0].pushed is False
