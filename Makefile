@@ -13,12 +13,18 @@ PYTEST_ARGS ?=
 # The registries here print one warning per local index miss; keep the log readable.
 PIP := $(PY) -m pip install --disable-pip-version-check -q
 
-.PHONY: setup install models models-large test test-fast lint bench bench-quality bench-adb \
+.PHONY: system-deps setup install models models-large test test-fast lint bench bench-quality bench-adb \
         deploy-test lab eval clean
 
 setup: install models
 
-install: $(INSTALLED)
+install: $(INSTALLED) system-deps
+
+# Headless Chromium renders the HTML sign-off page in the report tests (Debian package).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium (for the HTML report test) ..."; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +57,14 @@ test-fast: setup
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The main job. DEVICE=virtual starts a virtual device for the run; DEVICE="s1 s2" runs several.
+deploy-test: setup
+	$(HARNESS) deploy-test $(foreach d,$(DEVICE),--device $(d)) --models "$(MODELS)" $(ARGS)
+
+# Device lab: every attached device by default, in parallel (DEVICES="virtual:2" for two virtual ones).
+lab: setup
+	$(HARNESS) lab $(foreach d,$(DEVICES),--device $(d)) --models "$(MODELS)" $(ARGS)
 
 eval: setup
 	$(HARNESS) eval AVA-ONX-384-BASE-INT8

@@ -246,10 +246,12 @@ class Device:
                 self.shell(["mv", "-f", temp, remote], check=True)
                 return True
             except DeviceError as err:
-                self.shell(["rm", "-f", temp])
-                if attempt == self.retries or not _retryable(err):
+                final = attempt == self.retries or not _retryable(err)
+                if _retryable(err):
+                    self._reconnect()
+                self._remove_quietly(temp)
+                if final:
                     raise
-                self._reconnect()
         raise AssertionError("unreachable")
 
     def pull_verified(self, remote: str, local: Path, *, progress: TransferProgress | None = None) -> Path:
@@ -321,10 +323,12 @@ class Device:
                 self.shell(["mv", "-f", temp, remote], check=True)
                 return
             except DeviceError as err:
-                self.shell(["rm", "-f", temp])
-                if attempt == self.retries or not _retryable(err):
+                final = attempt == self.retries or not _retryable(err)
+                if _retryable(err):
+                    self._reconnect()
+                self._remove_quietly(temp)
+                if final:
                     raise
-                self._reconnect()
 
     # --- sync protocol (64 KiB DATA chunks; adbutils sends 4 KiB and drops FAIL reasons) ----
     @contextlib.contextmanager
@@ -371,6 +375,12 @@ class Device:
                 if progress:
                     progress(received, received)
         return received
+
+    def _remove_quietly(self, path: str) -> None:
+        """Best effort: a temporary file must not outlive a failed transfer, but the device may
+        be gone; the next push uses the same name and overwrites it."""
+        with contextlib.suppress(DeviceError):
+            self.shell(["rm", "-f", path], timeout=10)
 
     def _reconnect(self) -> None:
         """After a dropped transfer: ask the server to reconnect a TCP device, then wait for it."""

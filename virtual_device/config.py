@@ -49,6 +49,8 @@ class DeviceConfig:
     # Faults armed at start-up (the daemon has no Python API): see faults.Fault.from_dict.
     faults: list[dict[str, Any]] = field(default_factory=list)
     max_payload: int = 1024 * 1024
+    # True: answer CNXN with AUTH and never accept a key, so the adb server shows "unauthorized".
+    require_auth: bool = False
 
     def __post_init__(self) -> None:
         # JSON gives plain dicts/strings; normalise so the rest of the code sees one shape.

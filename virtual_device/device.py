@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import tempfile
 from pathlib import Path
@@ -148,8 +149,14 @@ class Connection:
         if command == p.A_CNXN:
             await self._on_cnxn(arg0, arg1)
             return
+        if command == p.A_AUTH and self.device.config.require_auth and not self.connected:
+            # The host signs our token with its keys (type 2); none is accepted, so ask again.
+            # Then it offers its public key (type 3): a phone now shows the prompt nobody answers.
+            if arg0 == 2:
+                await self.send(p.A_AUTH, 1, 0, os.urandom(20))
+            return
         if not self.connected:
-            # adbd ignores everything but CNXN (and AUTH, which we never start) before the handshake.
+            # adbd ignores everything but CNXN (and AUTH, when it asked for it) before the handshake.
             return
         if command == p.A_OPEN:
             await self._on_open(arg0, payload)
@@ -177,6 +184,11 @@ class Connection:
     async def _on_cnxn(self, version: int, maxdata: int) -> None:
         if version < p.A_VERSION_MIN or maxdata < 256:
             raise p.ProtocolError(f"unacceptable CNXN version={version:#x} maxdata={maxdata}")
+        if self.device.config.require_auth:
+            # A phone whose user never accepts the RSA prompt: it keeps asking (AUTH TOKEN) and
+            # never completes the handshake, so the adb server lists it as "unauthorized".
+            await self.send(p.A_AUTH, 1, 0, os.urandom(20))
+            return
         if self.connected:
             # A second CNXN restarts the session: adbd drops all streams.
             self._teardown_streams()
