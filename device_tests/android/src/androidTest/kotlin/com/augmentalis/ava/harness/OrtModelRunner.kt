@@ -1,0 +1,90 @@
+package com.augmentalis.ava.harness
+
+import ai.onnxruntime.OnnxTensor
+import ai.onnxruntime.OrtEnvironment
+import ai.onnxruntime.OrtException
+import ai.onnxruntime.OrtSession
+import java.io.File
+import java.io.FileNotFoundException
+import java.nio.LongBuffer
+
+/**
+ * Model parity: the pushed model file in an OrtSession of its own, fed the host's token ids, one
+ * text at a time (as the app's embed(text) does), pooled as the request says.
+ */
+class OrtModelRunner(
+    private val env: OrtEnvironment,
+    private val spec: ModelRequest,
+    val modelFile: File,
+    threads: Int,
+    requestedProvider: String,
+) : AutoCloseable {
+    val session: OrtSession
+    val loadMs: Double
+
+    /** The provider in use: the requested one, or "CPU (fallback from X)" when X is unavailable. */
+    val executionProvider: String
+
+    init {
+        if (!modelFile.isFile) throw FileNotFoundException("Model not found: ${spec.modelId} ($modelFile)")
+        val options = OrtSession.SessionOptions()
+        options.setIntraOpNumThreads(threads)
+        options.setInterOpNumThreads(1)
+        executionProvider = try {
+            when (requestedProvider) {
+                "NNAPI" -> options.addNnapi()
+                "XNNPACK" -> options.addXnnpack(mapOf("intra_op_num_threads" to threads.toString()))
+            }
+            requestedProvider
+        } catch (e: OrtException) {
+            "CPU (fallback from $requestedProvider)"
+        }
+        val started = System.nanoTime()
+        session = env.createSession(modelFile.absolutePath, options)
+        loadMs = (System.nanoTime() - started) / 1e6
+        options.close()
+    }
+
+    fun embed(ids: LongArray): FloatArray {
+        val shape = longArrayOf(1, ids.size.toLong())
+        val feeds = LinkedHashMap<String, OnnxTensor>()
+        try {
+            for (name in spec.inputs) {
+                val values = when (name) {
+                    "input_ids" -> ids
+                    "attention_mask" -> LongArray(ids.size) { 1L }
+                    "token_type_ids" -> LongArray(ids.size)
+                    else -> throw IllegalArgumentException("${spec.modelId}: unsupported model input \"$name\"")
+                }
+                feeds[name] = OnnxTensor.createTensor(env, LongBuffer.wrap(values), shape)
+            }
+            session.run(feeds, setOf(spec.output)).use { result ->
+                val value = result.get(spec.output).orElse(null)
+                    ?: throw IllegalStateException("${spec.modelId}: no output \"${spec.output}\"")
+                val tensor = value as? OnnxTensor
+                    ?: throw IllegalStateException("${spec.modelId}: output \"${spec.output}\" is not a tensor")
+                val buffer = tensor.floatBuffer
+                    ?: throw IllegalStateException("${spec.modelId}: output \"${spec.output}\" is not a float tensor")
+                val values = FloatArray(buffer.remaining())
+                buffer.get(values)
+                return SignoffMath.pool(values, tensor.info.shape, spec.pooling, spec.normalize)
+            }
+        } finally {
+            feeds.values.forEach { it.close() }
+        }
+    }
+
+    override fun close() = session.close()
+
+    companion object {
+        /** OrtEnvironment.getVersion() where this onnxruntime-android has it, else the jar's manifest. */
+        fun ortVersion(env: OrtEnvironment): String {
+            val viaApi = try {
+                env.javaClass.getMethod("getVersion").invoke(env) as? String
+            } catch (e: ReflectiveOperationException) {
+                null
+            }
+            return viaApi ?: OrtEnvironment::class.java.`package`?.implementationVersion ?: ""
+        }
+    }
+}

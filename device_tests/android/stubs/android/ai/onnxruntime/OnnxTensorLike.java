@@ -1,0 +1,8 @@
+// Compile-only stub (see device_tests/android/stubs/README.md): public signatures of the members
+// the sign-off sources use, copied from com.microsoft.onnxruntime:onnxruntime-android 1.20.0; bodies throw.
+package ai.onnxruntime;
+
+public abstract class OnnxTensorLike implements OnnxValue {
+    OnnxTensorLike() { throw new RuntimeException("Stub!"); }
+    @Override public TensorInfo getInfo() { throw new RuntimeException("Stub!"); }
+}
