@@ -95,19 +95,19 @@ private fun write(input: File, outDir: File) {
 
     val r = values.getJSONObject("result")
     val result = ModelResult(r.getString("modelId"), r.getString("abi"), r.getString("executionProvider"))
-    if (r.has("sha256")) result.sha256 = r.getString("sha256")
-    if (r.has("loadMs")) result.loadMs = r.getDouble("loadMs")
-    if (r.has("coldMs")) result.coldMs = r.getDouble("coldMs")
-    if (r.has("latencyMs")) result.latencyMs = r.getJSONArray("latencyMs").let { a -> List(a.length()) { a.getDouble(it) } }
-    if (r.has("peakMemoryKb")) result.peakMemoryKb = r.getLong("peakMemoryKb")
-    if (r.has("ortVersion")) result.ortVersion = r.getString("ortVersion")
-    if (r.has("dimension")) result.dimension = r.getInt("dimension")
-    if (r.has("chapterTests")) {
+    if (present(r, "sha256")) result.sha256 = r.getString("sha256")
+    if (present(r, "loadMs")) result.loadMs = r.getDouble("loadMs")
+    if (present(r, "coldMs")) result.coldMs = r.getDouble("coldMs")
+    if (present(r, "latencyMs")) result.latencyMs = r.getJSONArray("latencyMs").let { a -> List(a.length()) { a.getDouble(it) } }
+    if (present(r, "peakMemoryKb")) result.peakMemoryKb = r.getLong("peakMemoryKb")
+    if (present(r, "ortVersion")) result.ortVersion = r.getString("ortVersion")
+    if (present(r, "dimension")) result.dimension = r.getInt("dimension")
+    if (present(r, "chapterTests")) {
         val tests = r.getJSONObject("chapterTests")
         for (key in tests.keys()) result.chapterTests[key] = tests.getBoolean(key)
     }
-    if (r.has("ragRanking")) result.ragRanking = strings(r.getJSONArray("ragRanking"))
-    if (r.has("errors")) result.errors.addAll(strings(r.getJSONArray("errors")))
+    if (present(r, "ragRanking")) result.ragRanking = strings(r.getJSONArray("ragRanking"))
+    if (present(r, "errors")) result.errors.addAll(strings(r.getJSONArray("errors")))
     ResultWriter.write(outDir, result)
 }
 
@@ -144,3 +144,6 @@ private fun math(input: File, output: File) {
         "npyHeaders" to headers)
     AtomicFiles.writeText(output, Json.write(answers))
 }
+
+/** A key with a value (JSON null means "not set", as the device leaves it). */
+private fun present(obj: JSONObject, key: String): Boolean = obj.has(key) && !obj.isNull(key)
