@@ -43,9 +43,7 @@ TEXTS = [
 @pytest.fixture(scope="session")
 def kotlin_classpath() -> str:
     """Runs build.sh (a no-op when the stamp matches) and returns FormatRoundTrip's classpath."""
-    result = subprocess.run(
-        ["bash", str(ANDROID / "build.sh")], capture_output=True, text=True, timeout=1500, cwd=ROOT
-    )
+    result = subprocess.run(["bash", str(ANDROID / "build.sh")], capture_output=True, text=True, timeout=1500, cwd=ROOT)
     assert result.returncode == 0, f"device_tests/android/build.sh failed:\n{result.stdout}\n{result.stderr}"
     return (ANDROID / "build" / "classpath").read_text().strip()
 
@@ -282,7 +280,6 @@ def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Pa
     """Every header length class (the 64-byte alignment, numpy's spare growth spaces), both sides."""
     from device_tests.reference.runner import _npy_bytes
 
-    rng = np.random.default_rng(11)
     shapes = [(r, c) for r in (0, 1, 2, 9, 10, 99, 100, 12345) for c in (1, 2, 3, 7, 64, 384, 768, 1024, 99999)]
     shapes += [(3, c) for c in range(1, 200)]
     cases = {"pool": [], "percentile": [], "rank": [], "valid": [], "npyHeaders": shapes}
@@ -295,7 +292,8 @@ def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Pa
         assert bytes.fromhex(header) == expected_header, (rows, cols)
     # and a full file with awkward values (NaN payloads aside: -0.0, subnormal, inf, max)
     special = np.array([[0.0, -0.0, 1e-45, np.inf], [-np.inf, 3.4028235e38, 1 / 3, -2.5]], np.float32)
-    out = _kotlin_writes(kotlin_classpath, tmp_path, special, [[1]], {"modelId": MODEL_ID, "abi": "", "executionProvider": "CPU"})
+    minimal = {"modelId": MODEL_ID, "abi": "", "executionProvider": "CPU"}
+    out = _kotlin_writes(kotlin_classpath, tmp_path, special, [[1]], minimal)
     assert (out / "embeddings.npy").read_bytes() == _npy_bytes(special)
 
 
@@ -315,10 +313,10 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
     rank_cases = [(vectors, rng.normal(size=16).astype(np.float32)) for _ in range(5)]
     rank_cases.append((np.ones((3, 4), np.float32), np.ones(4, np.float32)))  # all tied: request order
     valid_cases = [
-        np.ones((2, 4), np.float32) * 0.5,  # norm 1.0
-        np.full((1, 4), 0.2, np.float32),  # norm 0.4
-        np.array([[np.nan, 1, 0, 0]], np.float32),
-        np.full((1, 4), 1.1, np.float32),  # norm 2.2
+        [[0.5, 0.5, 0.5, 0.5], [0.5, -0.5, 0.5, 0.5]],  # norms 1.0
+        [[0.2, 0.2, 0.2, 0.2]],  # norm 0.4
+        [[1e39, 1.0, 0.0, 0.0]],  # 1e39 overflows float32 to inf: not finite
+        [[1.1, 1.1, 1.1, 1.1]],  # norm 2.2
     ]
     cases = {
         "pool": [
@@ -327,11 +325,9 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
         ],
         "percentile": [{"samples": s, "q": 50} for s in samples],
         "rank": [{"ids": list(docs), "vectors": v.tolist(), "query": q.tolist()} for v, q in rank_cases],
-        "valid": [[[float(x) if np.isfinite(x) else None for x in row] for row in v] for v in valid_cases],
+        "valid": valid_cases,
         "npyHeaders": [],
     }
-    # NaN has no JSON spelling; let the Kotlin side see it as a float it cannot be valid with.
-    cases["valid"][2] = [[1e39, 1.0, 0.0, 0.0]]  # 1e39 overflows float32 to inf
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     kotlin(kotlin_classpath, "math", tmp_path / "cases.json", tmp_path / "answers.json")
     answers = json.loads((tmp_path / "answers.json").read_text())
@@ -345,6 +341,11 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
     for (v, q), got in zip(rank_cases, answers["rank"], strict=True):
         scores = v @ q / (np.linalg.norm(v, axis=1) * np.linalg.norm(q))
         assert got == [list(docs)[i] for i in np.argsort(-scores, kind="stable")]
+    for rows, got in zip(valid_cases, answers["valid"], strict=True):  # the reference's rule for test 2
+        with np.errstate(over="ignore"):
+            array = np.array(rows, np.float64).astype(np.float32)
+        norms = np.linalg.norm(array, axis=1)
+        assert got == (bool(np.all(np.isfinite(array))) and bool(np.all((norms > 0.5) & (norms < 2.0))))
     assert answers["valid"] == [True, False, False, False]
 
 
