@@ -56,7 +56,8 @@ class Printer:
             self.bundle({**base, **metrics, "stream": "."}, 0)
             return
         stack = "".join(traceback.format_exception_only(type(error), error)).strip()
-        stack = f"java.lang.AssertionError: {stack}\n\tat {TEST_CLASS}.{base['test'].split('[')[0]}(EmbeddingSignoffTest.kt)"
+        method = base["test"].split("[")[0]
+        stack = f"java.lang.AssertionError: {stack}\n\tat {TEST_CLASS}.{method}(EmbeddingSignoffTest.kt)"
         self.failures.append(f"{base['test']}: {error}")
         self.bundle(
             {**base, **metrics, "stack": stack, "stream": f"\nError in {base['test']}({TEST_CLASS}):\n{stack}\n"}, -2
@@ -126,6 +127,146 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _run_model(
+    ctx: Any,
+    request: dict[str, Any],
+    spec: dict[str, Any],
+    printer: Printer,
+    files: Path,
+    run_dir: Path,
+    device_run_dir: str,
+) -> bool:
+    """All checks of one model; False when the run was stopped (the process 'crashed')."""
+    mode = request.get("mode", "both")
+    texts: list[str] = request["texts"]
+    model_id = spec["modelId"]
+    out_dir = run_dir / "out" / model_id
+    result: dict[str, Any] = {
+        "contract": CONTRACT,
+        "modelId": model_id,
+        "errors": [],
+        "abi": ctx.props.get("ro.product.cpu.abi", ""),
+        "chapterTests": {},
+    }
+    runner: ModelRunner | None = None
+    parity: np.ndarray | None = None
+
+    def check(name: str, body: Any, metrics: dict[str, str] | None = None) -> None:
+        if ctx.should_stop():
+            raise SystemExit(0)
+        base = printer.start(f"{name}[{model_id}]")
+        extra = {"ava.modelId": model_id, **(metrics or {})}
+        try:
+            more = body() or {}
+            printer.end(base, None, {**extra, **more})
+        except Exception as err:
+            result["errors"].append(f"{name}: {err}")
+            printer.end(base, err, extra)
+
+    def load() -> dict[str, str]:
+        nonlocal runner
+        import onnxruntime as ort
+
+        runner = ModelRunner(spec, files, int(request.get("threads", 2)), request.get("executionProvider", "CPU"))
+        result.update(
+            sha256=_sha256(runner.path),
+            loadMs=runner.load_ms,
+            ortVersion=ort.__version__,
+            executionProvider=runner.provider,
+        )
+        cold_started = time.perf_counter()
+        probe = runner.embed([spec["tokenIds"][0]])
+        result["coldMs"] = (time.perf_counter() - cold_started) * 1000
+        result["dimension"] = int(probe.shape[1])
+        ok = probe.shape[1] == spec["dimension"]
+        result["chapterTests"]["test1_loads_with_dimension"] = ok
+        if not ok:
+            raise CheckFailed(f"expected dimension {spec['dimension']}, got {probe.shape[1]}")
+        return {"ava.loadMs": f"{runner.load_ms:.3f}", "ava.coldMs": f"{result['coldMs']:.3f}"}
+
+    def require_runner() -> ModelRunner:
+        if runner is None:
+            raise CheckFailed("model did not load")
+        return runner
+
+    def valid() -> None:
+        nonlocal parity
+        parity = require_runner().embed(spec["tokenIds"])
+        norms = np.linalg.norm(parity, axis=1)
+        ok = bool(np.all(np.isfinite(parity))) and bool(np.all((norms > 0.5) & (norms < 2.0)))
+        result["chapterTests"]["test2_embeddings_valid"] = ok
+        if mode in ("model_parity", "both"):
+            _atomic_write(out_dir / "embeddings.npy", _npy_bytes(parity))
+        if not ok:
+            raise CheckFailed(
+                f"embeddings not finite or L2 norm out of (0.5, 2.0): {norms.min():.3f}..{norms.max():.3f}"
+            )
+
+    tokenizer_path = files / spec["tokenizer"]
+
+    def rag() -> None:
+        active = require_runner()
+        tokenizer = WordPieceTokenizer(tokenizer_path)
+        docs = request["rag"]["documents"]
+        doc_ids = list(docs)
+        vectors = active.embed([tokenizer.encode(docs[d], spec["maxLength"]) for d in doc_ids])
+        query = active.embed([tokenizer.encode(request["rag"]["query"], spec["maxLength"])])[0]
+        scores = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
+        ranking = [doc_ids[i] for i in np.argsort(-scores, kind="stable")]
+        result["ragRanking"] = ranking
+        ok = ranking[0] == "1" and ranking[0] != "3"
+        result["chapterTests"]["test4_rag_ranking"] = ok
+        if not ok:
+            raise CheckFailed(f"expected document 1 first, got {ranking}")
+
+    def parity_check() -> None:
+        if parity is None:
+            raise CheckFailed("no model-parity embeddings")
+
+    def end_to_end() -> None:
+        if mode == "model_parity":
+            return
+        active = require_runner()
+        tokenizer = WordPieceTokenizer(tokenizer_path)
+        ids = [tokenizer.encode(text, spec["maxLength"]) for text in texts]
+        _atomic_write(out_dir / "token_ids_e2e.json", json.dumps(ids).encode())
+        _atomic_write(out_dir / "embeddings_e2e.npy", _npy_bytes(active.embed(ids)))
+
+    def latency() -> dict[str, str]:
+        active = require_runner()
+        first = [spec["tokenIds"][0]]
+        for _ in range(int(request.get("warmup", 3))):
+            active.embed(first)
+        samples = []
+        for _ in range(int(request.get("iterations", 20))):
+            t0 = time.perf_counter()
+            active.embed(first)
+            samples.append((time.perf_counter() - t0) * 1000)
+        result["latencyMs"] = samples
+        return {
+            "ava.p50Ms": f"{float(np.percentile(samples, 50)):.3f}",
+            "ava.result": f"{device_run_dir}/out/{model_id}/result.json",
+        }
+
+    try:
+        check("modelLoads", load)
+        check("embeddingsValid", valid)
+        check("ragRanking", rag)
+        check("modelParity", parity_check)
+        check("endToEnd", end_to_end)
+        check("latency", latency)
+    except SystemExit:
+        return False
+    result.setdefault("latencyMs", [])
+    result.setdefault("sha256", "")
+    result.setdefault("loadMs", None)
+    result.setdefault("ortVersion", "")
+    result.setdefault("executionProvider", request.get("executionProvider", "CPU"))
+    result["peakMemoryKb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _atomic_write(out_dir / "result.json", json.dumps(result, indent=1).encode())
+    return True
+
+
 def run(ctx: Any) -> int:  # ctx: virtual_device.instrumentation.InstrumentationContext
     started = time.perf_counter()
     request_path = ctx.args.get("ava.request")
@@ -149,133 +290,11 @@ def run(ctx: Any) -> int:  # ctx: virtual_device.instrumentation.Instrumentation
         return 0
     files = ctx.host_path(f"/sdcard/Android/data/{ctx.target_package}/files")
     run_dir = ctx.host_path(request_path).parent
-    mode = request.get("mode", "both")
-    texts: list[str] = request["texts"]
     printer = Printer(ctx.write, total=len(request["models"]) * len(CHECKS))
 
     for spec in request["models"]:
-        model_id = spec["modelId"]
-        out_dir = run_dir / "out" / model_id
-        result: dict[str, Any] = {
-            "contract": CONTRACT,
-            "modelId": model_id,
-            "errors": [],
-            "abi": ctx.props.get("ro.product.cpu.abi", ""),
-            "chapterTests": {},
-        }
-        runner: ModelRunner | None = None
-        parity: np.ndarray | None = None
-
-        def check(name: str, body: Any, metrics: dict[str, str] | None = None, *, model_id: str = model_id) -> None:
-            if ctx.should_stop():
-                raise SystemExit(0)
-            base = printer.start(f"{name}[{model_id}]")
-            extra = {"ava.modelId": model_id, **(metrics or {})}
-            try:
-                more = body() or {}
-                printer.end(base, None, {**extra, **more})
-            except Exception as err:
-                result["errors"].append(f"{name}: {err}")
-                printer.end(base, err, extra)
-
-        def load() -> dict[str, str]:
-            nonlocal runner
-            import onnxruntime as ort
-
-            runner = ModelRunner(spec, files, int(request.get("threads", 2)), request.get("executionProvider", "CPU"))
-            result.update(
-                sha256=_sha256(runner.path),
-                loadMs=runner.load_ms,
-                ortVersion=ort.__version__,
-                executionProvider=runner.provider,
-            )
-            cold_started = time.perf_counter()
-            probe = runner.embed([spec["tokenIds"][0]])
-            result["coldMs"] = (time.perf_counter() - cold_started) * 1000
-            result["dimension"] = int(probe.shape[1])
-            ok = probe.shape[1] == spec["dimension"]
-            result["chapterTests"]["test1_loads_with_dimension"] = ok
-            if not ok:
-                raise CheckFailed(f"expected dimension {spec['dimension']}, got {probe.shape[1]}")
-            return {"ava.loadMs": f"{runner.load_ms:.3f}", "ava.coldMs": f"{result['coldMs']:.3f}"}
-
-        def require_runner() -> ModelRunner:
-            if runner is None:
-                raise CheckFailed("model did not load")
-            return runner
-
-        def valid() -> None:
-            nonlocal parity
-            parity = require_runner().embed(spec["tokenIds"])
-            norms = np.linalg.norm(parity, axis=1)
-            ok = bool(np.all(np.isfinite(parity))) and bool(np.all((norms > 0.5) & (norms < 2.0)))
-            result["chapterTests"]["test2_embeddings_valid"] = ok
-            if mode in ("model_parity", "both"):
-                _atomic_write(out_dir / "embeddings.npy", _npy_bytes(parity))
-            if not ok:
-                raise CheckFailed(
-                    f"embeddings not finite or L2 norm out of (0.5, 2.0): {norms.min():.3f}..{norms.max():.3f}"
-                )
-
-        tokenizer_path = files / spec["tokenizer"]
-
-        def rag() -> None:
-            active = require_runner()
-            tokenizer = WordPieceTokenizer(tokenizer_path)
-            docs = request["rag"]["documents"]
-            doc_ids = list(docs)
-            vectors = active.embed([tokenizer.encode(docs[d], spec["maxLength"]) for d in doc_ids])
-            query = active.embed([tokenizer.encode(request["rag"]["query"], spec["maxLength"])])[0]
-            scores = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
-            ranking = [doc_ids[i] for i in np.argsort(-scores, kind="stable")]
-            result["ragRanking"] = ranking
-            ok = ranking[0] == "1" and ranking[0] != "3"
-            result["chapterTests"]["test4_rag_ranking"] = ok
-            if not ok:
-                raise CheckFailed(f"expected document 1 first, got {ranking}")
-
-        def parity_check() -> None:
-            if parity is None:
-                raise CheckFailed("no model-parity embeddings")
-
-        def end_to_end() -> None:
-            if mode == "model_parity":
-                return
-            active = require_runner()
-            tokenizer = WordPieceTokenizer(tokenizer_path)
-            ids = [tokenizer.encode(text, spec["maxLength"]) for text in texts]
-            _atomic_write(out_dir / "token_ids_e2e.json", json.dumps(ids).encode())
-            _atomic_write(out_dir / "embeddings_e2e.npy", _npy_bytes(active.embed(ids)))
-
-        def latency() -> dict[str, str]:
-            active = require_runner()
-            first = [spec["tokenIds"][0]]
-            for _ in range(int(request.get("warmup", 3))):
-                active.embed(first)
-            samples = []
-            for _ in range(int(request.get("iterations", 20))):
-                t0 = time.perf_counter()
-                active.embed(first)
-                samples.append((time.perf_counter() - t0) * 1000)
-            result["latencyMs"] = samples
-            return {"ava.p50Ms": f"{float(np.percentile(samples, 50)):.3f}"}
-
-        try:
-            check("modelLoads", load)
-            check("embeddingsValid", valid)
-            check("ragRanking", rag)
-            check("modelParity", parity_check)
-            check("endToEnd", end_to_end)
-            check("latency", latency)
-        except SystemExit:
+        if not _run_model(ctx, request, spec, printer, files, run_dir, request_path.rsplit("/", 1)[0]):
             return 0
-        result.setdefault("latencyMs", [])
-        result.setdefault("sha256", "")
-        result.setdefault("loadMs", None)
-        result.setdefault("ortVersion", "")
-        result.setdefault("executionProvider", request.get("executionProvider", "CPU"))
-        result["peakMemoryKb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        _atomic_write(out_dir / "result.json", json.dumps(result, indent=1).encode())
 
     elapsed = time.perf_counter() - started
     if printer.failures:
