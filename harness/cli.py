@@ -279,7 +279,10 @@ def _run_signoff(
         raise GateFailure(f"sign-off failed on {', '.join(failing) or 'host gates'}: see {written.get('html')}")
 
 
-_DEVICE_HELP = "Device serial; 'virtual' starts a virtual device for the run ('virtual:N' starts N). Repeatable."
+_DEVICE_HELP = (
+    "Device serial; 'virtual' starts a virtual device for the run ('virtual:N' starts N), 'virtual-arm64' an"
+    " arm64-v8a one (aarch64 ONNX Runtime under qemu-user). Repeatable."
+)
 
 
 @app.command("deploy-test")
@@ -402,12 +405,18 @@ app.add_typer(vd_app, name="virtual-device")
 def vd_start(
     count: Annotated[int, typer.Option(help="How many devices.")] = 1,
     port: Annotated[int | None, typer.Option(help="First TCP port (default: free ports).")] = None,
+    abi: Annotated[
+        str,
+        typer.Option(
+            help="x86_64 (host kernels) or arm64-v8a (aarch64 ONNX Runtime under qemu; `make arm64-runtime`)."
+        ),
+    ] = "x86_64",
 ) -> None:
     """Start device(s) with the AVA app and its sign-off tests installed, connect them to the adb
     server (ANDROID_ADB_SERVER_PORT or 5037) and print their serials."""
     from harness.virtual import start_virtual
 
-    for serial in start_virtual(count, port):
+    for serial in start_virtual(count, port, abi=abi):
         out.print(serial)
 
 

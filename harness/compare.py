@@ -23,6 +23,11 @@ class ParityGates:
     min_token_agreement: float = 1.0  # end-to-end: fraction of texts the device tokenizes identically
     max_latency_p50_ms: float = 250.0  # per text, batch of one (the app's embed(text))
     min_retrieval_top1_retention: float = 0.9  # on-device mini retrieval vs host FP32
+    # INT8 kernels differ by CPU architecture by as much as quantization error (x86-64 vs aarch64
+    # min cosine ~0.98 on MiniLM): an arm64 phone's INT8 output is held strictly only against
+    # ARM64 kernels; against an x86 reference the divergence is reported ("report") unless asked
+    # to fail ("strict"). FP32 and FP16 agree across architectures (>= 0.9998) and stay strict.
+    cross_arch_int8: str = "report"
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,13 @@ def compare_model(
     signoff: SignoffSet,
     parity: ParityGates,
     quality: Gates,
+    strict: bool = True,
+    x86_embeddings: np.ndarray | None = None,
 ) -> ModelOnDevice:
-    """Fill `result` with the comparisons and gates."""
+    """Fill `result` with the comparisons and gates. `host_embeddings` is the reference named by
+    `result.reference`; `strict=False` reports its parity without failing (cross-architecture
+    INT8); `x86_embeddings`, when the reference is another architecture's, adds the divergence
+    from the x86 host as a reported figure."""
     gates: list[Gate] = []
     if device_embeddings is not None:
         cos = cosine_rows(device_embeddings, host_embeddings)
@@ -86,15 +96,29 @@ def compare_model(
             "mean_cosine": float(cos.mean()),
             "max_abs_diff": float(np.abs(device_embeddings - host_embeddings).max()),
         }
+        within = result.parity["min_cosine"] >= parity.min_parity_cosine
+        note = "" if strict else " (reported, not gated: INT8 kernels differ by CPU architecture)"
         gates.append(
             Gate(
                 "parity_min_cosine",
-                result.parity["min_cosine"] >= parity.min_parity_cosine,
+                within or not strict,
                 result.parity["min_cosine"],
                 parity.min_parity_cosine,
-                f"vs {result.reference}",
+                f"vs {result.reference}{note}",
             )
         )
+        if x86_embeddings is not None:
+            x86 = cosine_rows(device_embeddings, x86_embeddings)
+            result.parity.update({"x86_min_cosine": float(x86.min()), "x86_mean_cosine": float(x86.mean())})
+            gates.append(
+                Gate(
+                    "x86_divergence_min_cosine",
+                    True,
+                    float(x86.min()),
+                    None,
+                    f"device vs x86 host kernels, mean {float(x86.mean()):.6f} (reported)",
+                )
+            )
         to_fp32 = cosine_rows(device_embeddings, host_fp32_embeddings)
         result.vs_fp32 = {
             "mean_cosine": float(to_fp32.mean()),

@@ -5,8 +5,10 @@ the others; every device's failure is reported on its own."""
 from __future__ import annotations
 
 import json
+import platform
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +64,9 @@ class DeployOptions:
     storage_margin_bytes: int = 64 * 1024 * 1024
     host_eval_limit: int | None = None  # None: the full STS-B and XQuAD-en sets
     check_packages: bool = True
+    # Which kernels the device's output is held against: "auto" (the device's ABI decides),
+    # "host" (this machine's ONNX Runtime), "arm64" (aarch64 ONNX Runtime under qemu-user).
+    reference: str = "auto"
 
 
 @dataclass
@@ -74,6 +79,7 @@ class PlannedModel:
     host_embeddings: np.ndarray  # the same file, on the host, same token ids
     host_fp32_embeddings: np.ndarray
     host: HostModel
+    feeds: list[dict[str, np.ndarray]] = field(default_factory=list)  # per text, batch of one
 
 
 @dataclass
@@ -81,6 +87,43 @@ class HostPlan:
     run_id: str
     signoff: SignoffSet
     models: list[PlannedModel]
+    _arm64: dict[str, np.ndarray] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arm64_reference(self, model: PlannedModel) -> np.ndarray:
+        """What aarch64 ONNX Runtime kernels compute for the sign-off texts (batch of one each),
+        computed once per run (devices share it) and cached on disk by model and inputs."""
+        with self._lock:
+            if model.spec.id not in self._arm64:
+                from harness.arm64 import reference_embeddings
+                from harness.embed import pool
+
+                raw = reference_embeddings(model.path, model.feeds, model.spec.output)
+                self._arm64[model.spec.id] = np.concatenate(
+                    [
+                        pool(out, feeds["attention_mask"], model.spec.pooling, model.spec.normalize)
+                        for out, feeds in zip(raw, model.feeds, strict=True)
+                    ]
+                )
+            return self._arm64[model.spec.id]
+
+
+HOST_ABI = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64-v8a", "arm64": "arm64-v8a"}.get(
+    platform.machine(), platform.machine()
+)
+
+
+def choose_reference(abi: str, variant: str, requested: str, arm64_available: bool = True) -> tuple[str, bool]:
+    """(reference, strict) for a device ABI and model precision: the device's ABI picks the
+    reference; INT8 is strict only against kernels of the device's own architecture. Without
+    the arm64 runtime, an arm64 device's INT8 parity against this host is reported, not gated."""
+    if requested not in ("auto", "host", "arm64"):
+        raise InputError(f"reference {requested!r}: use auto, host or arm64")
+    same_arch = not abi or abi == HOST_ABI
+    wants_arm64 = not same_arch and abi == "arm64-v8a" and variant == "INT8" and arm64_available
+    if requested == "arm64" or (requested == "auto" and wants_arm64):
+        return "arm64", True
+    return "host", same_arch or variant != "INT8"
 
 
 def new_run_id() -> str:
@@ -161,6 +204,7 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
                 host_embeddings,
                 fp32,
                 _host_model(spec, sha, path.stat().st_size, report),
+                [embedder.feeds_for([ids]) for ids in token_ids],
             )
         )
     return HostPlan(options.run_id or new_run_id(), signoff, planned)
@@ -264,7 +308,7 @@ def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Pr
 
         stage("pull")
         for model, result in zip(plan.models, record.models, strict=True):
-            _pull_and_compare(device, paths, plan, model, result, options)
+            _pull_and_compare(device, paths, plan, model, result, options, record.health.get("abi", ""))
         record.status = "passed" if run.passed and all(m.passed for m in record.models) else "failed"
         if not run.passed:
             record.error = f"instrumentation: {run.summary()}"
@@ -286,6 +330,7 @@ def _pull_and_compare(
     model: PlannedModel,
     result: ModelOnDevice,
     options: DeployOptions,
+    device_abi: str,
 ) -> None:
     out = paths.out_dir(plan.run_id, model.spec.id)
     rows, dim = len(plan.signoff.texts), model.spec.dimension
@@ -310,12 +355,23 @@ def _pull_and_compare(
     result.peak_memory_kb = raw.get("peakMemoryKb")
     result.ort_version = raw.get("ortVersion", "")
     result.execution_provider = raw.get("executionProvider", "")
+    from harness.arm64 import available as arm64_available
+
+    reference, strict = choose_reference(device_abi, model.spec.variant, options.reference, arm64_available())
+    if reference == "arm64":
+        reference_embeddings = plan.arm64_reference(model)
+        result.reference = "arm64-v8a ONNX Runtime (qemu-user)"
+    else:
+        reference_embeddings = model.host_embeddings
+        result.reference = f"{HOST_ABI} host ONNX Runtime"
     compare_model(
         result,
         device_embeddings=parse_npy(embeddings, f"{device.serial}:{out}/embeddings.npy", rows, dim)
         if embeddings
         else None,
-        host_embeddings=model.host_embeddings,
+        host_embeddings=reference_embeddings,
+        strict=strict or options.parity.cross_arch_int8 == "strict",
+        x86_embeddings=model.host_embeddings if reference != "host" else None,
         host_fp32_embeddings=model.host_fp32_embeddings,
         device_e2e_embeddings=parse_npy(e2e, f"{device.serial}:{out}/embeddings_e2e.npy", rows, dim) if e2e else None,
         device_token_ids=parse_token_ids(token_ids, f"{device.serial}:{out}/token_ids_e2e.json", rows)

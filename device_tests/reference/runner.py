@@ -93,9 +93,12 @@ def _pool(output: np.ndarray, mask: np.ndarray, pooling: str, normalize: bool) -
 
 
 class ModelRunner:
+    """ONNX Runtime in this process: the device's CPU is the host's."""
+
     def __init__(self, spec: dict[str, Any], files: Path, threads: int, provider: str) -> None:
         import onnxruntime as ort
 
+        self.ort_version = ort.__version__
         self.spec = spec
         self.path = files / spec["file"]
         if not self.path.is_file():
@@ -117,6 +120,96 @@ class ModelRunner:
             result = self.session.run([self.spec["output"]], {k: feeds[k] for k in self.spec["inputs"]})[0]
             out.append(_pool(result, mask, self.spec["pooling"], self.spec["normalize"])[0])
         return np.stack(out).astype(np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+class EmulatedModelRunner:
+    """ONNX Runtime for another CPU architecture, run by the virtual device's CPU emulator
+    (qemu-user with an aarch64 Python and onnxruntime): what an arm64 phone's kernels compute."""
+
+    def __init__(self, spec: dict[str, Any], files: Path, threads: int, provider: str, emulator: Path) -> None:
+        import subprocess
+
+        self.spec = spec
+        self.path = files / spec["file"]
+        if not self.path.is_file():
+            raise FileNotFoundError(f"Model not found: {spec['modelId']}")
+        runtime = json.loads(emulator.read_text())
+        base = emulator.parent
+        command = [
+            str(base / runtime["qemu"]),
+            "-cpu",
+            runtime.get("default_cpu", "cortex-a76"),
+            "-L",
+            str(base / runtime["root"]),
+            str(base / runtime["python"]),
+            "-I",
+            str(Path(__file__).with_name("ort_worker.py")),
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
+        )
+        reply = self._ask(
+            {
+                "op": "load",
+                "model": str(self.path),
+                "threads": threads,
+                "inputs": spec["inputs"],
+                "output": spec["output"],
+                "pooling": spec["pooling"],
+                "normalize": spec["normalize"],
+            }
+        )
+        self.load_ms = float(reply["loadMs"])
+        self.ort_version = str(reply["ortVersion"])
+        self.provider = "CPU" if provider == "CPU" else f"CPU (fallback from {provider})"
+
+    def _ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the emulated ONNX Runtime exited (code {self.process.poll()})")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error", "emulated ONNX Runtime failed"))
+        return reply
+
+    def embed(self, token_ids: list[list[int]]) -> np.ndarray:
+        return np.array([self._ask({"op": "embed", "ids": list(ids)})["vector"] for ids in token_ids], dtype=np.float32)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(10)
+            except Exception:
+                self.process.kill()
+
+
+def open_model_runner(
+    spec: dict[str, Any], files: Path, threads: int, provider: str, props: dict[str, str]
+) -> ModelRunner | EmulatedModelRunner:
+    """The device's ABI decides which kernels run the model."""
+    import platform
+
+    abi = props.get("ro.product.cpu.abi", "")
+    host = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64-v8a", "arm64": "arm64-v8a"}.get(platform.machine())
+    if not abi or abi == host:
+        return ModelRunner(spec, files, threads, provider)
+    emulator = props.get("ro.vd.cpu_emulator", "")
+    if not emulator or not Path(emulator).is_file():
+        raise RuntimeError(f"cannot run {abi} code on this {host} host: no CPU emulator (make arm64-runtime)")
+    return EmulatedModelRunner(spec, files, threads, provider, Path(emulator))
 
 
 def _sha256(path: Path) -> str:
@@ -148,7 +241,7 @@ def _run_model(
         "abi": ctx.props.get("ro.product.cpu.abi", ""),
         "chapterTests": {},
     }
-    runner: ModelRunner | None = None
+    runner: ModelRunner | EmulatedModelRunner | None = None
     parity: np.ndarray | None = None
 
     def check(name: str, body: Any, metrics: dict[str, str] | None = None) -> None:
@@ -165,13 +258,13 @@ def _run_model(
 
     def load() -> dict[str, str]:
         nonlocal runner
-        import onnxruntime as ort
-
-        runner = ModelRunner(spec, files, int(request.get("threads", 2)), request.get("executionProvider", "CPU"))
+        runner = open_model_runner(
+            spec, files, int(request.get("threads", 2)), request.get("executionProvider", "CPU"), ctx.props
+        )
         result.update(
             sha256=_sha256(runner.path),
             loadMs=runner.load_ms,
-            ortVersion=ort.__version__,
+            ortVersion=runner.ort_version,
             executionProvider=runner.provider,
         )
         cold_started = time.perf_counter()
@@ -184,7 +277,7 @@ def _run_model(
             raise CheckFailed(f"expected dimension {spec['dimension']}, got {probe.shape[1]}")
         return {"ava.loadMs": f"{runner.load_ms:.3f}", "ava.coldMs": f"{result['coldMs']:.3f}"}
 
-    def require_runner() -> ModelRunner:
+    def require_runner() -> ModelRunner | EmulatedModelRunner:
         if runner is None:
             raise CheckFailed("model did not load")
         return runner
@@ -257,6 +350,9 @@ def _run_model(
         check("latency", latency)
     except SystemExit:
         return False
+    finally:
+        if runner is not None:
+            runner.close()
     result.setdefault("latencyMs", [])
     result.setdefault("sha256", "")
     result.setdefault("loadMs", None)

@@ -12,6 +12,21 @@ TEST_PACKAGE = "com.augmentalis.ava.test"
 RUNNER = "androidx.test.runner.AndroidJUnitRunner"
 
 
+def ava_arm64_device_config(**overrides: Any) -> DeviceConfig:
+    """A virtual arm64-v8a phone: its instrumentation runs the models with aarch64 ONNX Runtime
+    under qemu-user (set up by `make arm64-runtime`), so INT8 results come from ARM kernels."""
+    from harness.arm64 import DEFAULT_HOME, NOT_SET_UP
+
+    emulator = DEFAULT_HOME / "runtime.json"
+    if not emulator.is_file():
+        from harness.errors import HarnessError
+
+        raise HarnessError(NOT_SET_UP)
+    base = ava_device_config(model="AVA Virtual Device arm64", abi="arm64-v8a")
+    props = {**base.extra_props, "ro.vd.cpu_emulator": str(emulator)}
+    return base.replace(extra_props=props, **overrides)
+
+
 def ava_device_config(**overrides: Any) -> DeviceConfig:
     """A virtual phone with the AVA app and its sign-off tests installed. Its CPU is this host's
     (x86_64): ONNX Runtime runs x86 kernels, so the ABI says so."""
