@@ -234,6 +234,7 @@ def _run_signoff(
     app_package: str,
     test_package: str,
     runner: str,
+    reference: str = "auto",
 ) -> None:
     from harness.adb_client import AdbServer
     from harness.compare import ParityGates
@@ -254,6 +255,7 @@ def _run_signoff(
         preset=preset,
         reports_dir=reports_dir,
         host_eval_limit=host_eval_limit,
+        reference=reference,
     )
     with virtual_devices_for(devices, progress=_say) as serials:
         if not serials:
@@ -326,6 +328,13 @@ def deploy_test_command(
     runner: Annotated[
         str, typer.Option(help="The instrumentation runner class.")
     ] = "androidx.test.runner.AndroidJUnitRunner",
+    reference: Annotated[
+        str,
+        typer.Option(
+            help="Kernels the device's output is held against: auto (the device's ABI decides: ARM64 reference for"
+            " INT8 on arm64 devices), host, or arm64."
+        ),
+    ] = "auto",
 ) -> None:
     """Quantize (cached) -> host eval (cached) -> push -> am instrument -> pull -> compare -> report.
 
@@ -354,6 +363,7 @@ def deploy_test_command(
         app_package,
         test_package,
         runner,
+        reference,
     )
 
 
