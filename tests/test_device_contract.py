@@ -191,7 +191,7 @@ def _run_reference(tmp_path: Path, request: dict[str, Any], *, with_model: bool 
         runner=dc.DEFAULT_RUNNER,
         target_package=paths.app_package,
         args={"class": dc.TEST_CLASS, "ava.request": request_path, "ava.runId": request["runId"]},
-        props={"ro.product.cpu.abi": "arm64-v8a"},
+        props={"ro.product.cpu.abi": "x86_64"},  # the host runs the reference: its own ABI
         host_path=host_path,
         write=output.append,
         should_stop=lambda: False,
