@@ -8,7 +8,6 @@ original in the same process, and quoted only as a ratio."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import replace
@@ -23,13 +22,19 @@ from harness.model_store import ensure_model_file  # noqa: E402
 from harness.quantize import PRESETS, quantize_file  # noqa: E402
 from harness.registry import MODELS_DIR, load_registry  # noqa: E402
 
-TARGETS = "default INT8 <= 26% of FP32 size, mean cosine >= 0.99, Spearman retention >= 99.5%; FP16 <= 51%, mean cosine >= 0.9999"
+TARGETS = (
+    "default INT8 <= 26% of FP32 size, mean cosine >= 0.99, Spearman retention >= 99.5%; "
+    "FP16 <= 51%, mean cosine >= 0.9999"
+)
 
 
 def main() -> None:
     registry = load_registry()
-    bases = [b for b in ("AVA-ONX-384-BASE", "AVA-ONX-384-FAST", "AVA-ONX-768-QUAL")
-             if not registry.get(b).large or registry.get(b).original_path.is_file()]
+    bases = [
+        b
+        for b in ("AVA-ONX-384-BASE", "AVA-ONX-384-FAST", "AVA-ONX-768-QUAL")
+        if not registry.get(b).large or registry.get(b).original_path.is_file()
+    ]
     rows = []
     started = time.time()
     for base_id in bases:
@@ -48,20 +53,37 @@ def main() -> None:
         for label, spec, path in variants:
             path = path or ensure_model_file(spec, registry, progress=print)
             print(f"evaluating {base.original} {label} ...", flush=True)
-            report = evaluate(spec, base, candidate_path=path, baseline_path=fp32, latency_texts=64,
-                              cache=EmbeddingCache(), progress=lambda m: print(f"  {m}", flush=True))
+            report = evaluate(
+                spec,
+                base,
+                candidate_path=path,
+                baseline_path=fp32,
+                latency_texts=64,
+                cache=EmbeddingCache(),
+                progress=lambda m: print(f"  {m}", flush=True),
+            )
             xquad = report.retrieval["xquad_en"]
-            rows.append({
-                "model": base.original, "variant": label, "size_mb": report.size_bytes / 1e6,
-                "size_ratio": report.size_ratio, "mean_cosine": report.cosine_vs_baseline["mean"],
-                "min_cosine": report.cosine_vs_baseline["min"], "spearman": report.sts["spearman"],
-                "spearman_retention": report.sts["retention"], "top1_retention": xquad["top1_retention"],
-                "top5_retention": xquad["top5_retention"], "ndcg10_retention": xquad["ndcg10_retention"],
-                "latency_ratio": report.latency_ms["p50"] / report.latency_ms["baseline_p50"],
-                "chapter_tests_passed": all(c.passed for c in report.chapter_tests),
-            })
-    header = ("| model | variant | size | size vs FP32 | cosine mean / min | STS-B Spearman (retention) | "
-              "XQuAD top-1 / top-5 / nDCG@10 retention | host latency vs FP32 |")
+            rows.append(
+                {
+                    "model": base.original,
+                    "variant": label,
+                    "size_mb": report.size_bytes / 1e6,
+                    "size_ratio": report.size_ratio,
+                    "mean_cosine": report.cosine_vs_baseline["mean"],
+                    "min_cosine": report.cosine_vs_baseline["min"],
+                    "spearman": report.sts["spearman"],
+                    "spearman_retention": report.sts["retention"],
+                    "top1_retention": xquad["top1_retention"],
+                    "top5_retention": xquad["top5_retention"],
+                    "ndcg10_retention": xquad["ndcg10_retention"],
+                    "latency_ratio": report.latency_ms["p50"] / report.latency_ms["baseline_p50"],
+                    "chapter_tests_passed": all(c.passed for c in report.chapter_tests),
+                }
+            )
+    header = (
+        "| model | variant | size | size vs FP32 | cosine mean / min | STS-B Spearman (retention) | "
+        "XQuAD top-1 / top-5 / nDCG@10 retention | host latency vs FP32 |"
+    )
     lines = [header, "|" + "---|" * 8]
     for r in rows:
         lines.append(
