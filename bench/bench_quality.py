@@ -82,7 +82,7 @@ def main() -> None:
             )
     header = (
         "| model | variant | size | size vs FP32 | cosine mean / min | STS-B Spearman (retention) | "
-        "XQuAD top-1 / top-5 / nDCG@10 retention | host latency vs FP32 |"
+        "XQuAD top-1 / top-5 / nDCG@10 retention | host latency / FP32 (lower is faster) |"
     )
     lines = [header, "|" + "---|" * 8]
     for r in rows:

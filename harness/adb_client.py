@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import posixpath
 import re
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 import adbutils
 from adbutils.errors import AdbError, AdbTimeout
@@ -31,6 +33,7 @@ SYNC_CHUNK = 64 * 1024  # the sync protocol's maximum DATA size
 # Device paths the harness writes: plain characters only, absolute, no traversal.
 SAFE_DEVICE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]{1,1000}$")
 TransferProgress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -239,24 +242,33 @@ class Device:
             local_digest = pool.submit(lambda: expected_sha256 or sha256_file(local))
             if self.file_size(remote) == size and self.sha256(remote) == local_digest.result():
                 return False
-            temp = f"{remote}.partial-{os.getpid()}"
-            self.shell(["mkdir", "-p", posixpath.dirname(remote)], check=True)
-            for attempt in range(1, self.retries + 1):
-                try:
-                    self._send_file(local, temp, progress)
-                    got, digest = self.sha256(temp), local_digest.result()
-                    if got != digest:
-                        raise DeviceError(self.serial, f"pushed {remote} has sha256 {got}, expected {digest}")
-                    self.shell(["mv", "-f", temp, remote], check=True)
-                    return True
-                except DeviceError as err:
-                    final = attempt == self.retries or not _retryable(err)
-                    if _retryable(err):
-                        self._reconnect()
-                    self._remove_quietly(temp)
-                    if final:
-                        raise
-        raise AssertionError("unreachable")
+
+            def send(temp: str) -> None:
+                with open(local, "rb") as handle:
+                    self._send(handle, size, temp, progress)
+
+            self._put_verified(remote, send, local_digest.result)
+        return True
+
+    def write_bytes(self, remote: str, data: bytes) -> None:
+        """Small files: written to a temporary name, checked, renamed."""
+        validate_device_path(remote)
+        digest = hashlib.sha256(data).hexdigest()
+        self._put_verified(remote, lambda temp: self._send(io.BytesIO(data), len(data), temp, None), lambda: digest)
+
+    def _put_verified(self, remote: str, send: Callable[[str], None], digest: Callable[[], str]) -> None:
+        """Send to a temporary name, check its sha256 on the device, then rename into place."""
+        temp = f"{remote}.partial-{os.getpid()}"
+        self.shell(["mkdir", "-p", posixpath.dirname(remote)], check=True)
+
+        def attempt() -> None:
+            send(temp)
+            got, expected = self.sha256(temp), digest()
+            if got != expected:
+                raise DeviceError(self.serial, f"pushed {remote} has sha256 {got}, expected {expected}")
+            self.shell(["mv", "-f", temp, remote], check=True)
+
+        self._with_retries(attempt, temp=temp)
 
     def pull_verified(self, remote: str, local: Path, *, progress: TransferProgress | None = None) -> Path:
         """Pull with the device's size and sha256 checked; `local` only ever holds a verified file."""
@@ -265,23 +277,20 @@ class Device:
         if expected_size is None:
             raise DeviceError(self.serial, f"{remote}: no such file on the device")
         expected = self.sha256(remote)
-        for attempt in range(1, self.retries + 1):
-            try:
-                with atomic_output(local) as tmp:
-                    received = self._recv_file(remote, tmp, progress)
-                    if received != expected_size:
-                        raise DeviceError(self.serial, f"pulled {remote}: {received} bytes, device has {expected_size}")
-                    got = sha256_file(tmp)
-                    if got != expected:
-                        raise DeviceError(
-                            self.serial, f"pulled {remote}: sha256 {got} differs from the device's {expected}"
-                        )
-                return local
-            except DeviceError as err:
-                if attempt == self.retries or not _retryable(err):
-                    raise
-                self._reconnect()
-        raise AssertionError("unreachable")
+
+        def attempt() -> Path:
+            with atomic_output(local) as tmp:
+                received = self._recv_file(remote, tmp, progress)
+                if received != expected_size:
+                    raise DeviceError(self.serial, f"pulled {remote}: {received} bytes, device has {expected_size}")
+                got = sha256_file(tmp)
+                if got != expected:
+                    raise DeviceError(
+                        self.serial, f"pulled {remote}: sha256 {got} differs from the device's {expected}"
+                    )
+            return local
+
+        return self._with_retries(attempt)
 
     def read_bytes(self, remote: str, limit: int = 64 * 1024 * 1024) -> bytes:
         """Small files (JSON, .npy): pulled and checked in memory."""
@@ -292,47 +301,31 @@ class Device:
         if size > limit:
             raise DeviceError(self.serial, f"{remote}: {size} bytes is more than the {limit} expected")
         expected = self.sha256(remote)
-        for attempt in range(1, self.retries + 1):
-            try:
-                chunks: list[bytes] = []
-                with self._sync(remote, b"RECV") as conn:
-                    for chunk in _recv_chunks(conn, self.serial, remote):
-                        chunks.append(chunk)
-                data = b"".join(chunks)
-                if len(data) != size or hashlib.sha256(data).hexdigest() != expected:
-                    raise DeviceError(self.serial, f"pulled {remote}: size or sha256 differs from the device's copy")
-                return data
-            except DeviceError as err:
-                if attempt == self.retries or not _retryable(err):
-                    raise
-                self._reconnect()
-        raise AssertionError("unreachable")
 
-    def write_bytes(self, remote: str, data: bytes) -> None:
-        """Small files: written to a temporary name, checked, renamed."""
-        validate_device_path(remote)
-        digest = hashlib.sha256(data).hexdigest()
-        temp = f"{remote}.partial-{os.getpid()}"
-        self.shell(["mkdir", "-p", posixpath.dirname(remote)], check=True)
-        for attempt in range(1, self.retries + 1):
+        def attempt() -> bytes:
+            with self._sync(remote, b"RECV") as conn:
+                data = b"".join(_recv_chunks(conn, self.serial, remote))
+            if len(data) != size or hashlib.sha256(data).hexdigest() != expected:
+                raise DeviceError(self.serial, f"pulled {remote}: size or sha256 differs from the device's copy")
+            return data
+
+        return self._with_retries(attempt)
+
+    def _with_retries(self, attempt: Callable[[], T], *, temp: str | None = None) -> T:
+        """Run one transfer; after a transport fault, reconnect and try again (bounded). A full
+        disk or a refused path fails at once. A temporary device file never outlives a failure."""
+        for number in range(1, self.retries + 1):
             try:
-                with self._sync(temp + ",33188", b"SEND") as conn:
-                    for offset in range(0, len(data), SYNC_CHUNK):
-                        piece = data[offset : offset + SYNC_CHUNK]
-                        conn.sendall(b"DATA" + struct.pack("<I", len(piece)) + piece)
-                    conn.sendall(b"DONE" + struct.pack("<I", int(time.time())))
-                    _expect_okay(conn, self.serial, remote)
-                if self.sha256(temp) != digest:
-                    raise DeviceError(self.serial, f"written {remote} does not match what was sent")
-                self.shell(["mv", "-f", temp, remote], check=True)
-                return
+                return attempt()
             except DeviceError as err:
-                final = attempt == self.retries or not _retryable(err)
-                if _retryable(err):
+                retryable = _retryable(err)
+                if retryable:
                     self._reconnect()
-                self._remove_quietly(temp)
-                if final:
+                if temp:
+                    self._remove_quietly(temp)
+                if not retryable or number == self.retries:
                     raise
+        raise AssertionError("unreachable")
 
     # --- sync protocol (64 KiB DATA chunks; adbutils sends 4 KiB and drops FAIL reasons) ----
     @contextlib.contextmanager
@@ -358,14 +351,13 @@ class Device:
         finally:
             connection.close()
 
-    def _send_file(self, local: Path, remote: str, progress: TransferProgress | None) -> None:
-        total = local.stat().st_size
+    def _send(self, source: BinaryIO, total: int, remote: str, progress: TransferProgress | None) -> None:
         sent = 0
         block = bytearray(SYNC_CHUNK * 16)
         view = memoryview(block)
-        with self._sync(f"{remote},33188", b"SEND") as sock, open(local, "rb") as handle:
+        with self._sync(f"{remote},33188", b"SEND") as sock:
             # 1 MiB per syscall as DATA frames (<= 64 KiB each) gathered by sendmsg: no copies.
-            while count := handle.readinto(block):
+            while count := source.readinto(block):
                 frames: list[bytes | memoryview] = []
                 for offset in range(0, count, SYNC_CHUNK):
                     piece = view[offset : min(offset + SYNC_CHUNK, count)]

@@ -15,6 +15,7 @@ from harness.datasets import STSB_TEST, XQUAD_EN, RetrievalSet, StsPair, load_sq
 from harness.embed import Embedder, cosine_rows
 from harness.fileio import sha256_file
 from harness.registry import MODELS_DIR, Gates, ModelSpec
+from harness.results import Gate
 
 Progress = Callable[[str], None]
 
@@ -25,15 +26,6 @@ CHAPTER_RAG_DOCS = {"1": "AI transforms industries", "2": "ML improves predictio
 CHAPTER_RAG_QUERY = "artificial intelligence"
 CHAPTER_NORM_RANGE = (0.5, 2.0)
 CHAPTER_MIN_COSINE = 0.95
-
-
-@dataclass
-class CheckResult:
-    name: str
-    passed: bool
-    value: float | str | None = None
-    threshold: float | str | None = None
-    detail: str = ""
 
 
 @dataclass
@@ -55,13 +47,13 @@ class EvalReport:
     model_sha256: str
     size_bytes: int
     baseline_size_bytes: int
-    chapter_tests: list[CheckResult] = field(default_factory=list)
+    chapter_tests: list[Gate] = field(default_factory=list)
     cosine_vs_baseline: dict[str, float] = field(default_factory=dict)
     sts: dict[str, float] = field(default_factory=dict)
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
     truncated_texts: int = 0
-    gates: list[CheckResult] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
 
     @property
     def size_ratio(self) -> float:
@@ -154,10 +146,10 @@ class EmbeddingCache:
         return vectors
 
 
-def chapter_tests(candidate: Embedder, baseline: Embedder, min_cosine: float) -> list[CheckResult]:
+def chapter_tests(candidate: Embedder, baseline: Embedder, min_cosine: float) -> list[Gate]:
     """Chapter 28A.6 tests 1-4 on the host."""
     results = [
-        CheckResult(
+        Gate(
             "test1_loads_with_dimension",
             candidate.session is not None and _output_dim(candidate) == candidate.spec.dimension,
             _output_dim(candidate),
@@ -168,7 +160,7 @@ def chapter_tests(candidate: Embedder, baseline: Embedder, min_cosine: float) ->
     norm = float(np.linalg.norm(vector))
     finite = bool(np.all(np.isfinite(vector)))
     results.append(
-        CheckResult(
+        Gate(
             "test2_embeddings_valid",
             finite
             and vector.shape[0] == candidate.spec.dimension
@@ -181,10 +173,10 @@ def chapter_tests(candidate: Embedder, baseline: Embedder, min_cosine: float) ->
         [candidate.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0], baseline.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0]]
     )
     cosine = float(cosine_rows(pair[:1], pair[1:])[0])
-    results.append(CheckResult("test3_cosine_vs_fp32", cosine > min_cosine, round(cosine, 6), min_cosine))
+    results.append(Gate("test3_cosine_vs_fp32", cosine > min_cosine, round(cosine, 6), min_cosine))
     ranking = rag_ranking(candidate)
     results.append(
-        CheckResult(
+        Gate(
             "test4_rag_ranking",
             ranking[0] == "1" and ranking[0] != "3",
             ",".join(ranking),
@@ -227,7 +219,7 @@ def measure_latency(
     }
 
 
-def gate_results(report: EvalReport, gates: Gates) -> list[CheckResult]:
+def gate_results(report: EvalReport, gates: Gates) -> list[Gate]:
     checks = [
         ("mean_cosine", report.cosine_vs_baseline.get("mean"), gates.min_mean_cosine),
         ("p5_cosine", report.cosine_vs_baseline.get("p5"), gates.min_p5_cosine),
@@ -237,7 +229,7 @@ def gate_results(report: EvalReport, gates: Gates) -> list[CheckResult]:
         checks.append((f"{name}_top1_retention", metrics.get("top1_retention"), gates.min_top1_retention))
         checks.append((f"{name}_ndcg10_retention", metrics.get("ndcg10_retention"), gates.min_ndcg10_retention))
     return [
-        CheckResult(name, value is not None and value >= threshold, value, threshold)
+        Gate(name, value is not None and value >= threshold, value, threshold)
         for name, value, threshold in checks
         if value is not None
     ]

@@ -25,3 +25,26 @@ def model_file(registry: Registry) -> Callable[[str], Path]:
         return ensure_model_file(registry.get(model_id), registry, progress=lambda _m: None)
 
     return get
+
+
+@pytest.fixture
+def deploy_options(adb_server, model_file):
+    """Factory: DeployOptions for the private adb server, small and quick, models built."""
+    from harness.adb_client import AdbServer
+    from harness.deploy import DeployOptions
+    from harness.device_contract import RunSettings
+
+    def make(*model_ids: str, **overrides: object) -> DeployOptions:
+        for model_id in model_ids:
+            model_file(model_id)
+        defaults: dict[str, object] = {
+            "servers": [AdbServer("127.0.0.1", adb_server.port)],
+            "settings": RunSettings(iterations=3, warmup=1, threads=1),
+            "host_eval_limit": 40,
+            "adb_timeout": 20,
+            "instrument_timeout": 300,
+            "idle_timeout": 60,
+        }
+        return DeployOptions(model_ids=list(model_ids), **{**defaults, **overrides})  # type: ignore[arg-type]
+
+    return make

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from harness import arm64
-from harness.adb_client import AdbServer
 from harness.compare import ParityGates
 from harness.deploy import DeployOptions, deploy_test
 from harness.device_contract import RunSettings
@@ -26,21 +25,18 @@ def arm64_device(virtual_devices):
     return virtual_devices(1, config=ava_arm64_device_config())[0]
 
 
-def _options(adb_server, **overrides) -> DeployOptions:
-    return DeployOptions(
-        model_ids=[MODEL],
-        servers=[AdbServer("127.0.0.1", adb_server.port)],
+def _options(deploy_options, **overrides) -> DeployOptions:
+    return deploy_options(
+        MODEL,
         settings=RunSettings(mode="model_parity", iterations=3, warmup=1, threads=1),
-        host_eval_limit=40,
         instrument_timeout=900,
         idle_timeout=300,
         **overrides,
     )
 
 
-def test_arm64_device_int8_against_the_arm64_reference_and_a_wrong_reference(arm64_device, adb_server, model_file):
-    model_file(MODEL)
-    (record,) = deploy_test([arm64_device.serial], _options(adb_server)).devices
+def test_arm64_device_int8_against_the_arm64_reference_and_a_wrong_reference(arm64_device, deploy_options):
+    (record,) = deploy_test([arm64_device.serial], _options(deploy_options)).devices
     assert record.props["ro.product.cpu.abi"] == "arm64-v8a"
     assert record.status == "passed", (record.error, [g for m in record.models for g in m.gates if not g.passed])
     (model,) = record.models
@@ -51,7 +47,7 @@ def test_arm64_device_int8_against_the_arm64_reference_and_a_wrong_reference(arm
     divergence = next(g for g in model.gates if g.name == "x86_divergence_min_cosine")
     assert divergence.passed and divergence.value == model.parity["x86_min_cosine"]
 
-    wrong = _options(adb_server, reference="host", parity=ParityGates(cross_arch_int8="strict"))
+    wrong = _options(deploy_options, reference="host", parity=ParityGates(cross_arch_int8="strict"))
     (bad,) = deploy_test([arm64_device.serial], wrong).devices
     assert bad.status == "failed"
     parity = next(g for g in bad.models[0].gates if g.name == "parity_min_cosine")

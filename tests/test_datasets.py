@@ -93,7 +93,7 @@ def test_malformed_beir(tmp_path, kwargs, message):
 def test_beir_missing_file(tmp_path):
     root = _beir(tmp_path)
     (root / "queries.jsonl").unlink()
-    with pytest.raises(InputError, match="queries.jsonl: file not found"):
+    with pytest.raises(InputError, match=r"queries\.jsonl: file not found"):
         load_beir(root)
 
 

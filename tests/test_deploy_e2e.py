@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from device_tests.reference.virtual_app import ava_device_config
-from harness.adb_client import AdbServer
 from harness.deploy import DeployOptions, deploy_test
 from harness.device_contract import RunSettings
 
@@ -15,17 +14,8 @@ MODEL = "AVA-ONX-384-FAST-INT8"
 
 
 @pytest.fixture
-def options(adb_server, model_file) -> DeployOptions:
-    model_file(MODEL)
-    return DeployOptions(
-        model_ids=[MODEL],
-        servers=[AdbServer("127.0.0.1", adb_server.port)],
-        settings=RunSettings(iterations=5, warmup=1, threads=1),
-        host_eval_limit=40,
-        adb_timeout=20,
-        instrument_timeout=300,
-        idle_timeout=60,
-    )
+def options(deploy_options) -> DeployOptions:
+    return deploy_options(MODEL, settings=RunSettings(iterations=5, warmup=1, threads=1))
 
 
 def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
@@ -38,8 +28,12 @@ def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
     assert model.pushed and model.parity["min_cosine"] > 0.9999  # same kernels, same file
     assert model.end_to_end["token_agreement"] == 1.0  # the device's WordPiece matches tokenizers
     assert model.latency_ms["p50"] > 0 and len(model.latency_samples_ms) == 5
-    assert model.chapter_tests == {"test1_loads_with_dimension": True, "test2_embeddings_valid": True,
-                                   "test4_rag_ranking": True, "test3_cosine_vs_fp32": True}
+    assert model.chapter_tests == {
+        "test1_loads_with_dimension": True,
+        "test2_embeddings_valid": True,
+        "test4_rag_ranking": True,
+        "test3_cosine_vs_fp32": True,
+    }
     assert record.instrumentation["session_code"] == -1
     assert any("push" in line for line in lines) and any("instrument: modelLoads" in line for line in lines)
     # the final path holds the verified model, no temporary files are left behind

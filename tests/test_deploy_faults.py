@@ -11,7 +11,6 @@ import pytest
 from device_tests.reference.virtual_app import ava_device_config
 from harness.adb_client import AdbServer, connect
 from harness.deploy import DeployOptions, deploy_test
-from harness.device_contract import RunSettings
 from harness.errors import DeviceError
 from virtual_device.adbtools import device_state, free_port
 from virtual_device.host import DeviceHost
@@ -22,17 +21,8 @@ MODELS_DIR = "/sdcard/Android/data/com.augmentalis.ava/files/models"
 
 
 @pytest.fixture
-def options(adb_server, model_file) -> DeployOptions:
-    model_file(MODEL)
-    return DeployOptions(
-        model_ids=[MODEL],
-        servers=[AdbServer("127.0.0.1", adb_server.port)],
-        settings=RunSettings(iterations=3, warmup=1, threads=1),
-        host_eval_limit=40,
-        adb_timeout=10,
-        instrument_timeout=120,
-        idle_timeout=30,
-    )
+def options(deploy_options) -> DeployOptions:
+    return deploy_options(MODEL, adb_timeout=10, instrument_timeout=120, idle_timeout=30)
 
 
 def _device(virtual_devices, **overrides):

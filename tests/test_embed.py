@@ -94,7 +94,7 @@ def test_model_parity_mode_uses_given_token_ids(base):
 
 
 def test_missing_model_file(registry, tmp_path):
-    with pytest.raises(InputError, match="nope.onnx: model file not found"):
+    with pytest.raises(InputError, match=r"nope\.onnx: model file not found"):
         Embedder(registry.get("AVA-ONX-384-BASE"), tmp_path / "nope.onnx")
 
 

@@ -30,7 +30,7 @@ def test_loader_order_is_model_id_then_original_name(registry, tmp_path):
     assert registry.resolve_file("AVA-ONX-384-BASE-INT8", tmp_path).name == "all-MiniLM-L6-v2.onnx"
     (tmp_path / "AVA-ONX-384-BASE-INT8.onnx").write_bytes(b"x")
     assert registry.resolve_file("AVA-ONX-384-BASE-INT8", tmp_path).name == "AVA-ONX-384-BASE-INT8.onnx"
-    with pytest.raises(InputError, match="AVA-ONX-384-FAST-INT8.onnx, paraphrase-MiniLM-L3-v2.onnx"):
+    with pytest.raises(InputError, match=r"AVA-ONX-384-FAST-INT8\.onnx, paraphrase-MiniLM-L3-v2\.onnx"):
         registry.resolve_file("AVA-ONX-384-FAST-INT8", tmp_path)
 
 
