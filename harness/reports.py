@@ -369,6 +369,7 @@ def _device_measurement(device: DeviceRun, model: ModelOnDevice, host_sha256: st
         "passed": model.passed,
         "sha256Matches": model.sha256 == host_sha256,
         "pushed": model.pushed,
+        "parityReference": model.reference,
         "parity": model.parity,
         "endToEnd": model.end_to_end,
         "vsFp32": model.vs_fp32,
