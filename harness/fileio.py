@@ -12,6 +12,15 @@ from pathlib import Path
 from typing import Any
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(final: Path, verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `final`; after the block succeeds and `verify` accepts the
@@ -26,6 +35,8 @@ def atomic_output(final: Path, verify: Callable[[Path], None] | None = None) -> 
         yield tmp
         if verify is not None:
             verify(tmp)
+        # mkstemp creates 0600; the final file gets the mode a plain open() would have given it.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

@@ -77,3 +77,21 @@ def test_cli_models_list_shows_availability():
     result = run_cli("models", "list")
     assert result.returncode == 0
     assert "AVA-ONX-384-MULTI" in result.stdout and "unavailable" in result.stdout
+
+
+def test_atomic_output_gives_normal_permissions_and_leaves_nothing_on_failure(tmp_path):
+    import pytest as _pytest
+
+    from harness.fileio import atomic_output
+
+    target = tmp_path / "out.json"
+    with atomic_output(target) as tmp:
+        tmp.write_text("{}")
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, as open() would make it
+
+    def reject(_path):
+        raise ValueError("bad")
+
+    with _pytest.raises(ValueError), atomic_output(tmp_path / "never.json", verify=reject) as tmp:
+        tmp.write_text("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
