@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.deploy import DeployOptions
 
 # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs can be wider.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -218,48 +221,40 @@ def _parse_models(models: list[str] | None) -> list[str]:
     return [m for item in models for m in item.replace(",", " ").split()]
 
 
-def _run_signoff(
-    devices: list[str],
+def _deploy_options(
     models: list[str] | None,
     adb_server: list[str] | None,
+    *,
     mode: str,
     iterations: int,
     warmup: int,
     threads: int,
-    preset: str | None,
     min_parity_cosine: float,
     latency_budget_ms: float,
-    reports_dir: Path,
-    host_eval_limit: int | None,
-    app_package: str,
-    test_package: str,
-    runner: str,
-    reference: str = "auto",
-) -> None:
+    **fields: Any,
+) -> DeployOptions:
     from harness.adb_client import AdbServer
     from harness.compare import ParityGates
-    from harness.deploy import DeployOptions, attached_serials, deploy_test
+    from harness.deploy import DeployOptions
     from harness.device_contract import RunSettings
+
+    return DeployOptions(
+        model_ids=_parse_models(models),
+        servers=[AdbServer.parse(s) for s in adb_server or []],
+        settings=RunSettings(mode=mode, threads=threads, warmup=warmup, iterations=iterations),
+        parity=ParityGates(min_parity_cosine=min_parity_cosine, max_latency_p50_ms=latency_budget_ms),
+        **fields,
+    )
+
+
+def _run_signoff(devices: list[str], options: DeployOptions) -> None:
+    from harness.deploy import attached_serials, deploy_test
     from harness.errors import GateFailure
     from harness.virtual import virtual_devices_for
 
-    servers = [AdbServer.parse(s) for s in adb_server or []]
-    options = DeployOptions(
-        model_ids=_parse_models(models),
-        servers=servers,
-        app_package=app_package,
-        test_package=test_package,
-        runner=runner,
-        settings=RunSettings(mode=mode, threads=threads, warmup=warmup, iterations=iterations),
-        parity=ParityGates(min_parity_cosine=min_parity_cosine, max_latency_p50_ms=latency_budget_ms),
-        preset=preset,
-        reports_dir=reports_dir,
-        host_eval_limit=host_eval_limit,
-        reference=reference,
-    )
     with virtual_devices_for(devices, progress=_say) as serials:
         if not serials:
-            serials = attached_serials(servers)
+            serials = attached_serials(options.servers)
             _say(f"devices: {', '.join(serials) or 'none attached'}")
         with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
             tasks: dict[str, int] = {}
@@ -272,7 +267,7 @@ def _run_signoff(
             run = deploy_test(serials, options, progress)
     from harness.reports import print_summary, write_reports
 
-    written = write_reports(run, reports_dir / run.run_id)
+    written = write_reports(run, options.reports_dir / run.run_id)
     print_summary(run, out)
     for name, path in written.items():
         _say(f"{name}: {path}")
@@ -349,21 +344,23 @@ def deploy_test_command(
         raise InputError("no device: pass --device SERIAL (or 'virtual'), or set ANDROID_SERIAL")
     _run_signoff(
         devices,
-        models,
-        adb_server,
-        mode,
-        iterations,
-        warmup,
-        threads,
-        preset,
-        min_parity_cosine,
-        latency_budget_ms,
-        reports_dir,
-        host_eval_limit,
-        app_package,
-        test_package,
-        runner,
-        reference,
+        _deploy_options(
+            models,
+            adb_server,
+            mode=mode,
+            iterations=iterations,
+            warmup=warmup,
+            threads=threads,
+            min_parity_cosine=min_parity_cosine,
+            latency_budget_ms=latency_budget_ms,
+            preset=preset,
+            reports_dir=reports_dir,
+            host_eval_limit=host_eval_limit,
+            app_package=app_package,
+            test_package=test_package,
+            runner=runner,
+            reference=reference,
+        ),
     )
 
 
@@ -388,20 +385,18 @@ def lab_command(
     """Device lab: the sign-off on many devices in parallel; one failing device never stops the others."""
     _run_signoff(
         device or [],
-        models,
-        adb_server,
-        mode,
-        iterations,
-        warmup,
-        threads,
-        None,
-        min_parity_cosine,
-        latency_budget_ms,
-        reports_dir,
-        host_eval_limit,
-        "com.augmentalis.ava",
-        "com.augmentalis.ava.test",
-        "androidx.test.runner.AndroidJUnitRunner",
+        _deploy_options(
+            models,
+            adb_server,
+            mode=mode,
+            iterations=iterations,
+            warmup=warmup,
+            threads=threads,
+            min_parity_cosine=min_parity_cosine,
+            latency_budget_ms=latency_budget_ms,
+            reports_dir=reports_dir,
+            host_eval_limit=host_eval_limit,
+        ),
     )
 
 
