@@ -307,8 +307,15 @@ def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Pr
         record.instrumentation = run.to_dict()
 
         stage("pull")
-        for model, result in zip(plan.models, record.models, strict=True):
-            _pull_and_compare(device, paths, plan, model, result, options, record.health.get("abi", ""))
+        try:
+            for model, result in zip(plan.models, record.models, strict=True):
+                _pull_and_compare(device, paths, plan, model, result, options, record.health.get("abi", ""))
+        except HarnessError as err:
+            if run.passed:
+                raise
+            # The run already failed (device lost, crash): say so first, then why nothing came back.
+            then = err.message if isinstance(err, DeviceError) else str(err)
+            raise DeviceError(serial, f"instrumentation: {run.summary()}; then {then}") from None
         record.status = "passed" if run.passed and all(m.passed for m in record.models) else "failed"
         if not run.passed:
             record.error = f"instrumentation: {run.summary()}"

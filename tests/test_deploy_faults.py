@@ -135,12 +135,35 @@ def test_device_lost_on_every_push_gives_up_with_nothing_at_the_final_path(virtu
     assert f"{MODEL}.onnx" not in _models_on_device(device)
 
 
-def test_device_lost_mid_run(virtual_devices, options):
+def test_instrumentation_that_goes_silent_hits_the_no_output_timeout(virtual_devices, options):
     device = _device(virtual_devices)
     device.faults.stall(None, service="shell:am instrument")
     options.idle_timeout = 3
     (record,) = deploy_test([device.serial], options).devices
     assert record.status == "failed" and "no output for 3" in record.error, record.error
+
+
+def test_device_lost_mid_run(virtual_devices, options):
+    device = _device(virtual_devices)
+    dropped = []
+
+    def drop_once_the_tests_run(who: str, message: str) -> None:
+        if message.startswith("instrument: embeddingsValid") and not dropped:
+            dropped.append(message)
+            device.drop_connections()
+
+    (record,) = deploy_test([device.serial], options, drop_once_the_tests_run).devices
+    assert dropped and record.status in ("failed", "error"), record
+    assert not record.instrumentation["passed"]
+    assert "output ended before INSTRUMENTATION_CODE" in record.error, record.error
+    assert "incomplete" in record.error  # the started test is reported, not silently dropped
+
+
+def test_battery_too_hot(virtual_devices, options):
+    device = _device(virtual_devices, battery_temperature=48.5)
+    (record,) = deploy_test([device.serial], options).devices
+    assert record.status == "error" and "battery at 48.5 °C, above the 45 °C limit" in record.error
+    assert record.health["battery_celsius"] == 48.5 and record.props["ro.product.model"] == "AVA Virtual Device"
 
 
 def test_corrupt_pull_is_detected_and_retried(virtual_devices, options):
