@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,22 +113,6 @@ def build_request(
             for spec, sha, token_ids in models
         ],
     }
-
-
-@dataclass
-class DeviceModelResult:
-    """What the device computed for one model (result.json + the arrays)."""
-
-    model_id: str
-    raw: dict[str, Any]
-    embeddings: np.ndarray | None = None
-    embeddings_e2e: np.ndarray | None = None
-    token_ids_e2e: list[list[int]] | None = None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def latency_ms(self) -> list[float]:
-        return [float(v) for v in self.raw.get("latencyMs", [])]
 
 
 def parse_result_json(data: bytes, model_id: str, source: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ INT8 defaults to per-channel symmetric weights (0.992 vs 0.968 mean cosine, same
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -209,10 +208,3 @@ def _smoke_run(path: Path, label: str) -> None:
         session.run(None, feeds)
     except Exception as err:
         raise InputError(f"{label}: quantized model does not load and run: {str(err).splitlines()[0][:200]}") from None
-
-
-def copy_verified(source: Path, output: Path, spec: ModelSpec) -> Path:
-    """FP32 'variant': a verified copy (used when a device test wants the original by AVA ID)."""
-    with atomic_output(output, verify=lambda p: check_onnx_model(p, spec, label=str(output))) as tmp:
-        shutil.copyfile(source, tmp)
-    return output
