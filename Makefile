@@ -57,6 +57,7 @@ android-check: $(INSTALLED)
 	device_tests/android/build.sh
 
 test: setup arm64-runtime
+	$(PY) -m ruff check --quiet .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
