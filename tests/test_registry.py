@@ -95,3 +95,17 @@ def test_atomic_output_gives_normal_permissions_and_leaves_nothing_on_failure(tm
     with _pytest.raises(ValueError), atomic_output(tmp_path / "never.json", verify=reject) as tmp:
         tmp.write_text("x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_sha256_file_is_remembered_but_follows_every_change(tmp_path):
+    import hashlib
+
+    from harness.fileio import sha256_file, write_text_atomic
+
+    path = tmp_path / "m.onnx"
+    write_text_atomic(path, "one")
+    assert sha256_file(path) == sha256_file(path) == hashlib.sha256(b"one").hexdigest()
+    write_text_atomic(path, "two")  # replaced by rename: a new inode
+    assert sha256_file(path) == hashlib.sha256(b"two").hexdigest()
+    path.write_text("three, longer")  # rewritten in place: another size and mtime
+    assert sha256_file(path) == hashlib.sha256(b"three, longer").hexdigest()
