@@ -38,7 +38,7 @@ $(INSTALLED): pyproject.toml
 
 models: $(MODELS_BUILT)
 
-$(MODELS_BUILT): $(INSTALLED) models/registry.toml harness/export.py
+$(MODELS_BUILT): $(INSTALLED) models/registry.toml harness/models/export.py
 	$(HARNESS) models build
 	@touch $@
 

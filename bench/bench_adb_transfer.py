@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from virtual_device import adbtools  # noqa: E402
 from virtual_device.config import DeviceConfig  # noqa: E402
 from virtual_device.host import DeviceHost  # noqa: E402
-from virtual_device.pytest_plugin import start_private_server  # noqa: E402
+from virtual_device.testing.pytest_plugin import start_private_server  # noqa: E402
 
 MB = 1_000_000
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness import arm64  # noqa: E402
-from harness.arm64 import Arm64Runtime, reference_embeddings, run_embeddings  # noqa: E402
+from harness.reference.arm64 import Arm64Runtime, reference_embeddings, run_embeddings  # noqa: E402
 
 SENTENCES = [
     "A man is playing a guitar.",

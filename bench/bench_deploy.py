@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from device_tests.reference.virtual_app import ava_device_config  # noqa: E402
-from harness.adb_client import AdbServer, connect  # noqa: E402
-from harness.deploy import DeployOptions, deploy_test  # noqa: E402
+from ava_reference.virtual_app import ava_device_config  # noqa: E402
+from harness.android.adb import AdbServer, connect  # noqa: E402
 from harness.fileio import write_json_atomic  # noqa: E402
-from harness.registry import MODELS_DIR, load_registry  # noqa: E402
+from harness.models.registry import MODELS_DIR, load_registry  # noqa: E402
+from harness.signoff.pipeline import DeployOptions, deploy_test  # noqa: E402
 from virtual_device.lifecycle import start_devices, stop_devices  # noqa: E402
-from virtual_device.pytest_plugin import start_private_server  # noqa: E402
+from virtual_device.testing.pytest_plugin import start_private_server  # noqa: E402
 
 MODELS = ["AVA-ONX-384-BASE-INT8", "AVA-ONX-384-FAST-INT8"]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.evaluate import EmbeddingCache, evaluate  # noqa: E402
+from harness.evaluation.evaluate import EmbeddingCache, evaluate  # noqa: E402
 from harness.fileio import write_json_atomic, write_text_atomic  # noqa: E402
-from harness.model_store import ensure_model_file  # noqa: E402
-from harness.quantize import PRESETS, quantize_file  # noqa: E402
-from harness.registry import MODELS_DIR, load_registry  # noqa: E402
+from harness.models.quantize import PRESETS, quantize_file  # noqa: E402
+from harness.models.registry import MODELS_DIR, load_registry  # noqa: E402
+from harness.models.store import ensure_model_file  # noqa: E402
 
 TARGETS = (
     "default INT8 <= 26% of FP32 size, mean cosine >= 0.99, Spearman retention >= 99.5%; "

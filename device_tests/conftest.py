@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.adb_client import AdbServer
-from harness.deploy import DeployOptions, deploy_test
-from harness.device_contract import RunSettings
-from harness.results import ModelOnDevice, SignoffRun
+from harness.android.adb import AdbServer
+from harness.android.contract import RunSettings
+from harness.signoff.pipeline import DeployOptions, deploy_test
+from harness.signoff.results import ModelOnDevice, SignoffRun
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,7 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _model_ids(config: pytest.Config) -> list[str]:
-    from harness.registry import load_registry
+    from harness.models.registry import load_registry
 
     given = [m.strip() for m in config.getoption("--models").split(",") if m.strip()]
     return given or [f"{base}-INT8" for base in load_registry().available_base_ids()]
@@ -48,8 +48,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def signoff(request: pytest.FixtureRequest) -> Iterator[SignoffRun]:
-    from harness.compare import ParityGates
-    from harness.virtual import virtual_devices_for
+    from harness.android.virtual import virtual_devices_for
+    from harness.signoff.compare import ParityGates
 
     config = request.config
     options = DeployOptions(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.results import ModelOnDevice
+from harness.signoff.results import ModelOnDevice
 
 
 def _gate(result: ModelOnDevice, name: str):  # -> Gate

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.registry import Registry, load_registry
+from harness.models.registry import Registry, load_registry
 
-pytest_plugins = ["virtual_device.pytest_plugin"]
+pytest_plugins = ["virtual_device.testing.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def registry() -> Registry:
 @pytest.fixture(scope="session")
 def model_file(registry: Registry) -> Callable[[str], Path]:
     """Path of a model ID's file, built or quantized (cached) on first use: real weights."""
-    from harness.model_store import ensure_model_file
+    from harness.models.store import ensure_model_file
 
     def get(model_id: str) -> Path:
         return ensure_model_file(registry.get(model_id), registry, progress=lambda _m: None)
@@ -30,9 +30,9 @@ def model_file(registry: Registry) -> Callable[[str], Path]:
 @pytest.fixture
 def deploy_options(adb_server, model_file):
     """Factory: DeployOptions for the private adb server, small and quick, models built."""
-    from harness.adb_client import AdbServer
-    from harness.deploy import DeployOptions
-    from harness.device_contract import RunSettings
+    from harness.android.adb import AdbServer
+    from harness.android.contract import RunSettings
+    from harness.signoff.pipeline import DeployOptions
 
     def make(*model_ids: str, **overrides: object) -> DeployOptions:
         for model_id in model_ids:

@@ -16,7 +16,7 @@ def run_cli(
     """Run `ava-harness` as a user would: a real process, its real exit code and stderr."""
     full_env = {**os.environ, "COLUMNS": "160", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
+        [sys.executable, "-m", "harness.cli.app", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

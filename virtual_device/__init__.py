@@ -2,10 +2,10 @@
 
 `adb connect 127.0.0.1:PORT` against it works with the stock adb server."""
 
-from .config import DeviceConfig, InstrumentationSpec
-from .faults import Fault, FaultInjector
-from .host import DeviceHost, VirtualDeviceHandle
-from .instrumentation import Instrumentation, InstrumentationContext
+from virtual_device.apps.instrumentation import Instrumentation, InstrumentationContext
+from virtual_device.config import DeviceConfig, InstrumentationSpec
+from virtual_device.faults import Fault, FaultInjector
+from virtual_device.host import DeviceHost, VirtualDeviceHandle
 
 __all__ = [
     "DeviceConfig",

@@ -11,8 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import DeviceConfig
-from .device import VirtualDevice
+from virtual_device.config import DeviceConfig
+from virtual_device.device import VirtualDevice
 
 
 async def serve(
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from . import lifecycle
+    from virtual_device import lifecycle
 
     if args.cmd == "serve":
         config = DeviceConfig.load(args.config) if args.config else DeviceConfig()

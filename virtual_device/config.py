@@ -20,9 +20,7 @@ class InstrumentationSpec:
 
 
 def _default_instrumentations() -> dict[str, InstrumentationSpec]:
-    return {
-        HELLO_COMPONENT: InstrumentationSpec(entry="virtual_device.instrumentations:hello", target="com.example.hello")
-    }
+    return {HELLO_COMPONENT: InstrumentationSpec(entry="virtual_device.apps.builtin:hello", target="com.example.hello")}
 
 
 @dataclass

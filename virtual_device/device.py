@@ -11,11 +11,11 @@ import socket
 import tempfile
 from pathlib import Path
 
-from . import protocol as p
-from .config import DeviceConfig
-from .faults import FaultInjector
-from .storage import Storage
-from .streams import Stream, StreamClosed
+from virtual_device import protocol as p
+from virtual_device.config import DeviceConfig
+from virtual_device.faults import FaultInjector
+from virtual_device.storage import Storage
+from virtual_device.transport.streams import Stream, StreamClosed
 
 log = logging.getLogger("virtual_device")
 
@@ -204,7 +204,9 @@ class Connection:
         self.streams.clear()
 
     async def _on_open(self, remote_id: int, payload: bytes) -> None:
-        from .services import open_service  # late import: services import this module's types
+        from virtual_device.services.adb_services import (
+            open_service,  # late import: services import this module's types
+        )
 
         service = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
         if remote_id == 0 or len(self.streams) >= MAX_STREAMS:

@@ -11,9 +11,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .config import DeviceConfig
-from .device import VirtualDevice
-from .faults import FaultInjector
+from virtual_device.config import DeviceConfig
+from virtual_device.device import VirtualDevice
+from virtual_device.faults import FaultInjector
 
 T = TypeVar("T")
 

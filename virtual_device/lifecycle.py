@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import adbtools
-from .config import DeviceConfig
+from virtual_device import adbtools
+from virtual_device.config import DeviceConfig
 
 STATE_ENV = "AVA_VIRTUAL_DEVICE_STATE"
 

@@ -2,7 +2,7 @@
 
 Builds two tiny ONNX models on the host (FP32: Gather -> MatMul -> Add -> Relu -> ReduceMean from
 int64 ids, the shape of the real models' inputs; INT8: DynamicQuantizeLinear + MatMulInteger),
-runs them through harness.arm64 under emulated aarch64 ORT and compares with host ORT.
+runs them through harness.reference.arm64 under emulated aarch64 ORT and compares with host ORT.
 Usage: verify.py RUNTIME_JSON
 """
 
@@ -19,7 +19,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from harness.arm64 import STATS, Arm64Runtime
+from harness.reference.arm64 import STATS, Arm64Runtime
 
 
 def tiny_model(path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from virtual_device import adbtools
 from virtual_device.config import DeviceConfig
 from virtual_device.host import DeviceHost, VirtualDeviceHandle
-from virtual_device.pytest_plugin import AdbServer
+from virtual_device.testing.pytest_plugin import AdbServer
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from virtual_device import protocol as p
 from virtual_device.host import VirtualDeviceHandle
-from virtual_device.pytest_plugin import AdbServer
+from virtual_device.testing.pytest_plugin import AdbServer
 
 SEED = 20240611
 MESSAGES = 10_000

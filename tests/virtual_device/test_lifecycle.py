@@ -12,7 +12,7 @@ import pytest
 
 from virtual_device import lifecycle
 from virtual_device.config import DeviceConfig
-from virtual_device.pytest_plugin import AdbServer
+from virtual_device.testing.pytest_plugin import AdbServer
 
 pytestmark = pytest.mark.e2e
 

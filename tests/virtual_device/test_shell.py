@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from virtual_device.host import VirtualDeviceHandle
-from virtual_device.pytest_plugin import AdbServer
+from virtual_device.testing.pytest_plugin import AdbServer
 
 from .conftest import shell
 

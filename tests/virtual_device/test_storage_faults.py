@@ -10,7 +10,7 @@ import pytest
 from virtual_device import adbtools
 from virtual_device.config import HELLO_COMPONENT, DeviceConfig
 from virtual_device.host import VirtualDeviceHandle
-from virtual_device.pytest_plugin import AdbServer
+from virtual_device.testing.pytest_plugin import AdbServer
 
 from .conftest import shell
 from .test_sync import make_file, sha256
@@ -221,7 +221,7 @@ def test_am_instrument_unknown(adb_server: AdbServer, shared_device: VirtualDevi
 
 def test_am_instrument_crash(adb_server: AdbServer, virtual_devices) -> None:
     comp = "com.example.slow.test/androidx.test.runner.AndroidJUnitRunner"
-    config = DeviceConfig(instrumentations={comp: "virtual_device.instrumentations:slow"})
+    config = DeviceConfig(instrumentations={comp: "virtual_device.apps.builtin:slow"})
     (dev,) = virtual_devices(1, config=config)
     dev.faults.crash_instrumentation(after_writes=10)
     res = shell(adb_server, dev.serial, f"am instrument -w -r -e count 50 {comp}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from virtual_device.host import VirtualDeviceHandle
-from virtual_device.pytest_plugin import AdbServer
+from virtual_device.testing.pytest_plugin import AdbServer
 
 pytestmark = pytest.mark.e2e
 

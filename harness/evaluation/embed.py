@@ -1,0 +1,174 @@
+"""Host embedding engine: tokenizer.json (tokenizers) + ONNX Runtime + the registry's pooling.
+
+Handles models with or without token_type_ids and with pooled or token-level outputs, batches
+by length, and truncates at the model's maximum length, flagging which texts were truncated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import InputError
+from harness.models.registry import ModelSpec
+
+
+@dataclass(frozen=True)
+class TokenizedTexts:
+    ids: list[list[int]]
+    truncated: np.ndarray  # bool per text
+    token_counts: np.ndarray  # tokens before truncation, including special tokens
+
+
+@dataclass(frozen=True)
+class EmbeddingResult:
+    vectors: np.ndarray  # float32 [n, dimension]
+    truncated: np.ndarray  # bool [n]
+    token_ids: list[list[int]]
+
+    @property
+    def truncated_count(self) -> int:
+        return int(self.truncated.sum())
+
+
+def check_texts(texts: Sequence[str], where: str = "texts") -> list[str]:
+    if isinstance(texts, str):
+        raise InputError(f"{where}: expected a list of texts, got one string")
+    checked = []
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InputError(f"{where}: item #{index + 1} is {type(text).__name__}, not text")
+        if not text.strip():
+            raise InputError(f"{where}: item #{index + 1} is empty")
+        checked.append(text)
+    if not checked:
+        raise InputError(f"{where}: no texts")
+    return checked
+
+
+class Embedder:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model_path: Path | None = None,
+        *,
+        threads: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.spec = spec
+        self.model_path = Path(model_path or spec.path)
+        if not self.model_path.is_file():
+            raise InputError(f"{self.model_path}: model file not found for {spec.id} (run `make models` / quantize)")
+        if not spec.tokenizer_path.is_file():
+            raise InputError(f"{spec.tokenizer_path}: tokenizer for {spec.id} not found (run `make models`)")
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(spec.tokenizer_path))
+        # Count true lengths first; truncation is applied by hand so it can be flagged.
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
+        self.sep_id = self.tokenizer.token_to_id("[SEP]")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        started = time.perf_counter()
+        try:
+            self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:
+            raise InputError(
+                f"{self.model_path}: ONNX Runtime cannot load it: {str(err).splitlines()[0][:200]}"
+            ) from None
+        self.load_seconds = time.perf_counter() - started
+        names = {i.name for i in self.session.get_inputs()}
+        missing = [name for name in spec.inputs if name not in names]
+        if missing:
+            raise InputError(f"{self.model_path}: missing input(s) {', '.join(missing)} that {spec.id} needs")
+        outputs = {o.name for o in self.session.get_outputs()}
+        if spec.output not in outputs:
+            raise InputError(f"{self.model_path}: no output {spec.output!r} (has {', '.join(sorted(outputs))})")
+
+    def tokenize(self, texts: Sequence[str]) -> TokenizedTexts:
+        texts = check_texts(texts)
+        limit = self.spec.max_length
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids, truncated, counts = [], [], []
+        for encoding in encodings:
+            tokens = list(encoding.ids)
+            counts.append(len(tokens))
+            if len(tokens) > limit:
+                # Keep [CLS] ... and end with [SEP], as the tokenizers' own truncation does.
+                tokens = [*tokens[: limit - 1], self.sep_id if self.sep_id is not None else tokens[-1]]
+                truncated.append(True)
+            else:
+                truncated.append(False)
+            ids.append(tokens)
+        return TokenizedTexts(ids, np.array(truncated, dtype=bool), np.array(counts, dtype=np.int64))
+
+    def embed(self, texts: Sequence[str], *, strict_length: bool = False) -> EmbeddingResult:
+        tokenized = self.tokenize(texts)
+        if strict_length and tokenized.truncated.any():
+            first = int(np.argmax(tokenized.truncated))
+            raise InputError(
+                f"text #{first + 1} has {tokenized.token_counts[first]} tokens; "
+                f"{self.spec.id} accepts at most {self.spec.max_length}"
+            )
+        vectors = self.embed_token_ids(tokenized.ids)
+        return EmbeddingResult(vectors, tokenized.truncated, tokenized.ids)
+
+    def embed_token_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Embed already-tokenized inputs (model-parity mode: the same ids on host and device)."""
+        if not token_ids:
+            raise InputError("no token sequences to embed")
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        out = np.empty((len(token_ids), self.spec.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch] = self._run_batch([token_ids[i] for i in batch])
+        return out
+
+    def feeds_for(self, token_ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+        width = max(len(t) for t in token_ids)
+        ids = np.full((len(token_ids), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, tokens in enumerate(token_ids):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return {name: feeds[name] for name in self.spec.inputs}
+
+    def _run_batch(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        feeds = self.feeds_for(token_ids)
+        output = self.session.run([self.spec.output], feeds)[0]
+        return pool(output, feeds["attention_mask"], self.spec.pooling, self.spec.normalize)
+
+
+def pool(output: np.ndarray, attention_mask: np.ndarray, pooling: str, normalize: bool) -> np.ndarray:
+    """Apply the registry's pooling to a model output (pooled [n, d] or token-level [n, s, d])."""
+    output = output.astype(np.float32, copy=False)
+    if output.ndim == 3:
+        if pooling == "cls":
+            output = output[:, 0, :]
+        else:  # token-level output with "mean" (or "none" on a token output: mean is the only sane default)
+            mask = attention_mask[..., None].astype(np.float32)
+            output = (output * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+    elif output.ndim != 2:
+        raise InputError(f"model output has shape {output.shape}; expected [batch, dim] or [batch, seq, dim]")
+    if normalize:
+        norms = np.linalg.norm(output, axis=1, keepdims=True)
+        output = output / np.clip(norms, 1e-12, None)
+    return output.astype(np.float32, copy=False)
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two [n, d] arrays, computed in float64."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    denom = np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1)
+    return (a64 * b64).sum(axis=1) / np.clip(denom, 1e-30, None)

@@ -1,0 +1,799 @@
+"""The sign-off run's reports: signoff.json, junit.xml, signoff.html, manifest.json and a terminal
+summary. Every writer reads only the SignoffRun and must cope with partial data, because a run that
+broke half-way is exactly the run someone needs a report for."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import junit_xml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.fileio import atomic_output
+from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
+
+TEMPLATES = Path(__file__).parent / "templates"
+HTML_TEMPLATE = "signoff.html.j2"
+QUANTIZATION_TYPES = ("INT8", "FP16")
+# Props the report and manifest show; anything else stays in signoff.json only.
+PROP_MODEL = "ro.product.model"
+PROP_ABI = "ro.product.cpu.abi"
+PROP_SDK = "ro.build.version.sdk"
+PROP_RELEASE = "ro.build.version.release"
+
+REPORT_FILES = {
+    "json": "signoff.json",
+    "junit": "junit.xml",
+    "html": "signoff.html",
+    "manifest": "manifest.json",
+}
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def write_reports(run: SignoffRun, directory: Path) -> dict[str, Path]:
+    """Write the four report files into `directory` (the caller's reports/<run-id>/) and return
+    their paths keyed json / junit / html / manifest. Each file is verified before it replaces an
+    older one, so a crash leaves either the previous complete report or none."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {key: directory / name for key, name in REPORT_FILES.items()}
+
+    signoff = run.to_dict()
+    signoff["summary"] = summarize(run)
+    _write(paths["json"], _dump_json(signoff), _verify_json)
+    _write(paths["junit"], render_junit(run), _verify_junit)
+    _write(paths["html"], render_html(run), _verify_html)
+    _write(paths["manifest"], _dump_json(build_signoff_manifest(run)), _verify_json)
+    return paths
+
+
+def _write(final: Path, text: str, verify: Callable[[Path], None]) -> None:
+    with atomic_output(final, verify=verify) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _verify_json(path: Path) -> None:
+    json.loads(path.read_text(encoding="utf-8"))
+
+
+def _verify_junit(path: Path) -> None:
+    root = ET.parse(path).getroot()
+    if root.tag != "testsuites":
+        raise ValueError(f"{path}: root element is <{root.tag}>, not <testsuites>")
+
+
+def _verify_html(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    if not text.rstrip().endswith("</html>"):
+        raise ValueError(f"{path}: HTML is incomplete")
+
+
+def _dump_json(data: Any) -> str:
+    # allow_nan=False: NaN/Infinity are not JSON, and CI tools reject the whole file over one.
+    return json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n"
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    item = getattr(value, "item", None)  # numpy scalars that slipped into a dict
+    if callable(item):
+        return _json_safe(item())
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+# --- summary counts ------------------------------------------------------------------------------
+
+
+def summarize(run: SignoffRun) -> dict[str, Any]:
+    """Counts for signoff.json, the HTML header and CI logs."""
+    statuses = [d.status for d in run.devices]
+    pairs = [m for d in run.devices for m in d.models]
+    device_gates = [g for m in pairs for g in m.gates]
+    host_gates = [g for m in run.models for g in m.gates]
+    return {
+        "passed": run.passed,
+        "devices": {
+            "total": len(run.devices),
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "error": statuses.count("error"),
+            "other": sum(s not in ("passed", "failed", "error") for s in statuses),
+        },
+        "models": {
+            "host": len(run.models),
+            "host_passed": sum(bool(m.gates) and all(g.passed for g in m.gates) for m in run.models),
+            "on_device": len(pairs),
+            "on_device_passed": sum(m.passed for m in pairs),
+            "on_device_failed": sum(not m.passed for m in pairs),
+        },
+        "gates": {
+            "total": len(device_gates) + len(host_gates),
+            "passed": sum(g.passed for g in device_gates + host_gates),
+            "failed": sum(not g.passed for g in device_gates + host_gates),
+            "device_passed": sum(g.passed for g in device_gates),
+            "device_failed": sum(not g.passed for g in device_gates),
+            "host_passed": sum(g.passed for g in host_gates),
+            "host_failed": sum(not g.passed for g in host_gates),
+        },
+    }
+
+
+# --- formatting helpers --------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None: report cells must not show 'nan' as if it were a measurement."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def fmt_value(value: Any, digits: int = 6) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    number = _num(value)
+    if number is None:
+        return str(value) if not isinstance(value, float) else "—"
+    if isinstance(value, int):
+        return str(value)
+    return f"{number:.{digits}g}"
+
+
+def _fmt_cos(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:.6f}"
+
+
+def _fmt_ms(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:.1f}"
+
+
+def _fmt_pct(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:.1%}"
+
+
+def _fmt_bytes(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number / 1e6:.1f} MB"
+
+
+def _sanitise(name: str) -> str:
+    # JUnit consumers split classnames on dots, so a serial such as 127.0.0.1:5555 must lose them.
+    return re.sub(r"[^A-Za-z0-9_]", "_", name) or "unknown"
+
+
+def _device_label(device: DeviceRun) -> str:
+    return f"{device.serial} ({device.model_name})" if device.model_name else device.serial
+
+
+def _gate_message(gate: Gate) -> str:
+    message = f"{gate.name}: {fmt_value(gate.value)} vs threshold {fmt_value(gate.threshold)}"
+    return f"{message} ({gate.detail})" if gate.detail else message
+
+
+def _is_quantized(variant: str) -> bool:
+    return variant.upper() != "FP32"
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+# --- JUnit ---------------------------------------------------------------------------------------
+
+
+def render_junit(run: SignoffRun) -> str:
+    """JUnit XML: a suite per device, a `host` suite, one test case per (model, gate)."""
+    suites: list[junit_xml.TestSuite] = []
+    if run.models:
+        cases = []
+        for model in run.models:
+            cases += [_gate_case(model.model_id, gate, "ava_harness.host") for gate in model.gates]
+            if not model.gates:
+                cases.append(_missing_gates_case(model.model_id, "ava_harness.host"))
+        suites.append(junit_xml.TestSuite("host", cases, timestamp=run.created_at, package="ava_harness"))
+    for device in run.devices:
+        suites.append(_device_suite(run, device))
+    if not run.devices:
+        # run.passed is False without devices; an empty report would let CI go green regardless.
+        case = junit_xml.TestCase("devices", classname="ava_harness.run")
+        case.add_error_info(message="no devices ran", error_type="NoDevices")
+        suites.append(junit_xml.TestSuite("run", [case], timestamp=run.created_at, package="ava_harness"))
+    return junit_xml.to_xml_report_string(suites, encoding="utf-8")
+
+
+def _device_suite(run: SignoffRun, device: DeviceRun) -> junit_xml.TestSuite:
+    classname = f"ava_harness.{_sanitise(device.serial)}"
+    cases: list[junit_xml.TestCase] = []
+    for model in device.models:
+        cases += [_gate_case(model.model_id, gate, classname) for gate in model.gates]
+        if not model.gates:
+            cases.append(_missing_gates_case(model.model_id, classname))
+    if device.status == "error" or device.status not in ("passed", "failed"):
+        case = junit_xml.TestCase("device", classname=classname, elapsed_sec=device.seconds or None)
+        stage = f" during {device.stage}" if device.stage else ""
+        message = device.error or f"device status {device.status!r}{stage}"
+        case.add_error_info(
+            message=message,
+            output=f"status: {device.status}; stage: {device.stage or '-'}",
+            error_type="DeviceError" if device.status == "error" else "DeviceIncomplete",
+        )
+        cases.append(case)
+    elif device.status == "failed" and all(m.passed for m in device.models):
+        # The pipeline failed the device for a reason no gate records; it must still show as failing.
+        case = junit_xml.TestCase("device", classname=classname, elapsed_sec=device.seconds or None)
+        case.add_failure_info(message=device.error or "device marked failed", failure_type="DeviceFailed")
+        cases.append(case)
+    props = {
+        "serial": device.serial,
+        "model": device.model_name,
+        "abi": device.props.get(PROP_ABI, ""),
+        "sdk": device.props.get(PROP_SDK, ""),
+        "release": device.props.get(PROP_RELEASE, ""),
+        "server": device.server,
+        "status": device.status,
+        "run_id": run.run_id,
+    }
+    return junit_xml.TestSuite(
+        _device_label(device),
+        cases,
+        hostname=device.serial,
+        timestamp=run.created_at,
+        package="ava_harness",
+        properties={k: str(v) for k, v in props.items()},
+    )
+
+
+def _gate_case(model_id: str, gate: Gate, classname: str) -> junit_xml.TestCase:
+    case = junit_xml.TestCase(f"{model_id}.{gate.name}", classname=classname, stdout=_gate_message(gate))
+    if not gate.passed:
+        case.add_failure_info(message=_gate_message(gate), failure_type="GateFailed")
+    return case
+
+
+def _missing_gates_case(model_id: str, classname: str) -> junit_xml.TestCase:
+    # ModelOnDevice.passed is False without gates, so the report must not show it as green.
+    case = junit_xml.TestCase(f"{model_id}.gates", classname=classname)
+    case.add_error_info(message="no gates were evaluated for this model", error_type="NoGates")
+    return case
+
+
+# --- manifest ------------------------------------------------------------------------------------
+
+
+def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
+    """The release manifest: chapter 28A.7 ModelConfig per model, with the host quality and each
+    device's measured parity and latency, plus the devices and versions it was signed off on."""
+    host_ids = [m.model_id for m in run.models]
+    device_only: dict[str, ModelOnDevice] = {}
+    for device in run.devices:
+        for model in device.models:
+            if model.model_id not in host_ids:
+                device_only.setdefault(model.model_id, model)
+    models = [_model_config(run, m.model_id, m.variant, m.sha256, m.size_bytes, m) for m in run.models]
+    models += [_model_config(run, m.model_id, m.variant, m.sha256, m.size_bytes, None) for m in device_only.values()]
+    return {
+        "runId": run.run_id,
+        "createdAt": run.created_at,
+        "harnessVersion": run.harness_version,
+        "onnxruntimeVersion": run.onnxruntime_version,
+        "passed": run.passed,
+        "summary": summarize(run),
+        "models": models,
+        "devices": [
+            {
+                "serial": d.serial,
+                "model": d.model_name,
+                "abi": d.props.get(PROP_ABI),
+                "sdk": d.props.get(PROP_SDK),
+                "release": d.props.get(PROP_RELEASE),
+                "status": d.status,
+                "passed": d.passed,
+                "error": d.error,
+                "stage": d.stage,
+                "ortVersions": sorted({m.ort_version for m in d.models if m.ort_version}),
+            }
+            for d in run.devices
+        ],
+    }
+
+
+def _model_config(
+    run: SignoffRun, model_id: str, variant: str, sha256: str, size_bytes: int, host: HostModel | None
+) -> dict[str, Any]:
+    quantized = _is_quantized(variant)
+    quality = host.quality if host else {}
+    retention = _num(quality.get("sts_retention"))
+    on_devices = [(d, m) for d in run.devices for m in d.models if m.model_id == model_id]
+    return {
+        "id": model_id,
+        "path": f"models/{model_id}.onnx",
+        "sha256": sha256,
+        "sizeBytes": size_bytes,
+        "isQuantized": quantized,
+        "quantizationType": variant.upper() if variant.upper() in QUANTIZATION_TYPES else None,
+        "baselineQuality": 1.0,
+        # Same convention as harness/manifest.py: only a quantized model has a quantized quality.
+        "quantizedQuality": retention if quantized else None,
+        "variant": variant,
+        "baselineSizeBytes": host.baseline_size_bytes if host else None,
+        "hostQuality": quality,
+        "hostGates": [_gate_dict(g) for g in host.gates] if host else [],
+        "hostGatesPassed": bool(host.gates) and all(g.passed for g in host.gates) if host else None,
+        "devices": [_device_measurement(d, m, sha256) for d, m in on_devices],
+        "passedOnAllDevices": bool(on_devices) and all(m.passed for _, m in on_devices),
+    }
+
+
+def _device_measurement(device: DeviceRun, model: ModelOnDevice, host_sha256: str) -> dict[str, Any]:
+    return {
+        "serial": device.serial,
+        "deviceModel": device.model_name,
+        "passed": model.passed,
+        "sha256Matches": model.sha256 == host_sha256,
+        "pushed": model.pushed,
+        "parityReference": model.reference,
+        "parity": model.parity,
+        "endToEnd": model.end_to_end,
+        "vsFp32": model.vs_fp32,
+        "latencyMs": model.latency_ms,
+        "peakMemoryKb": model.peak_memory_kb,
+        "ortVersion": model.ort_version,
+        "executionProvider": model.execution_provider,
+        "failedGates": [g.name for g in model.gates if not g.passed],
+    }
+
+
+def _gate_dict(gate: Gate) -> dict[str, Any]:
+    return {"name": gate.name, "passed": gate.passed, "value": gate.value, "threshold": gate.threshold}
+
+
+# --- terminal summary ----------------------------------------------------------------------------
+
+
+def print_summary(run: SignoffRun, console: Console) -> None:
+    """Device × model table, device errors in red, host gate failures, then PASS or FAIL."""
+    table = Table(title=f"Sign-off {run.run_id}")
+    for column in (
+        "Device",
+        "Model",
+        "Status",
+        "Parity min cos",
+        "E2E tokens",
+        "Cos vs FP32",
+        "p50/p90 ms",
+        "Load ms",
+        "Failed gates",
+    ):
+        table.add_column(column, no_wrap=column in ("Model", "p50/p90 ms"))
+    for device in run.devices:
+        label = Text(_device_label(device))
+        if not device.models:
+            table.add_row(label, Text("—"), _status_text(device.status), *[Text("—")] * 6)
+        for model in device.models:
+            latency = model.latency_ms
+            failed = [g.name for g in model.gates if not g.passed] or (["no gates"] if not model.gates else [])
+            table.add_row(
+                label,
+                Text(model.model_id),
+                _status_text("passed" if model.passed else "failed"),
+                Text(_fmt_cos(model.parity.get("min_cosine"))),
+                Text(_fmt_pct(model.end_to_end.get("token_agreement"))),
+                Text(_fmt_cos(model.vs_fp32.get("mean_cosine"))),
+                Text(f"{_fmt_ms(latency.get('p50'))} / {_fmt_ms(latency.get('p90'))}"),
+                Text(_fmt_ms(latency.get("load_ms"))),
+                Text(", ".join(failed) or "—", style="red" if failed else ""),
+            )
+    if run.devices:
+        console.print(table)
+    else:
+        console.print(Text("No devices ran.", style="bold red"))
+    for device in run.devices:
+        if _needs_attention(device):
+            stage = f" [{device.stage}]" if device.stage else ""
+            console.print(Text(f"{device.serial}{stage}: {device.error or device.status}", style="red"))
+    for model in run.models:
+        for gate in model.gates:
+            if not gate.passed:
+                console.print(Text(f"host {model.model_id}: {_gate_message(gate)}", style="red"))
+    counts = summarize(run)
+    verdict = "PASS" if run.passed else "FAIL"
+    console.print(
+        Text(
+            f"{verdict}: {counts['devices']['passed']}/{counts['devices']['total']} devices passed, "
+            f"{counts['gates']['failed']} of {counts['gates']['total']} gates failed",
+            style="bold green" if run.passed else "bold red",
+        )
+    )
+
+
+def _needs_attention(device: DeviceRun) -> bool:
+    # A device left "pending" never finished; it is as much a problem as one that errored.
+    return bool(device.error) or device.status not in ("passed", "failed")
+
+
+def _status_text(status: str) -> Text:
+    style = {"passed": "green", "failed": "red", "error": "bold red"}.get(status, "yellow")
+    return Text(status, style=style)
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def render_html(run: SignoffRun) -> str:
+    # autoescape=True rather than select_autoescape: the template is *.html.j2, which
+    # select_autoescape's extension check would not treat as HTML.
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["value"] = fmt_value
+    env.filters["cos"] = _fmt_cos
+    env.filters["ms"] = _fmt_ms
+    env.filters["pct"] = _fmt_pct
+    env.filters["mb"] = _fmt_bytes
+    env.filters["breakable"] = _breakable
+    return env.get_template(HTML_TEMPLATE).render(**_html_context(run))
+
+
+def _html_context(run: SignoffRun) -> dict[str, Any]:
+    model_ids: list[str] = [m.model_id for m in run.models]
+    for device in run.devices:
+        model_ids += [m.model_id for m in device.models if m.model_id not in model_ids]
+    matrix = [
+        {
+            "model_id": model_id,
+            "cells": [next((m for m in d.models if m.model_id == model_id), None) for d in run.devices],
+        }
+        for model_id in model_ids
+    ]
+    quality_keys: list[str] = []
+    host_rows = []
+    for model in run.models:
+        flat = _flatten(model.quality)
+        quality_keys += [k for k in flat if k not in quality_keys]
+        host_rows.append({"model": model, "quality": flat})
+    cosine_series = [
+        (f"{d.serial} · {m.model_id}", m.parity_cosines, _gate_threshold(m, "parity_min_cosine"))
+        for d in run.devices
+        for m in d.models
+    ]
+    latency_series = [
+        (d.serial, m.model_id, m.latency_samples_ms, m.latency_ms, _gate_threshold(m, "latency_p50_ms"))
+        for d in run.devices
+        for m in d.models
+    ]
+    return {
+        "run": run,
+        "summary": summarize(run),
+        "matrix": matrix,
+        "host_rows": host_rows,
+        "quality_keys": quality_keys,
+        "device_info": [_device_info(d) for d in run.devices],
+        "errors": [d for d in run.devices if _needs_attention(d)],
+        "cosine_plots": [
+            {"label": label, "svg": cosine_histogram_svg(values, threshold=threshold, title=label)}
+            for label, values, threshold in cosine_series
+        ],
+        "latency_plot": latency_svg(latency_series),
+        "settings": _flatten(run.settings),
+    }
+
+
+def _breakable(text: str) -> Markup:
+    # Flattened quality keys are long dotted names; let headers wrap at the dots, not mid-word.
+    return Markup("<wbr>").join(re.split(r"(?<=[._])", str(text)))
+
+
+def _device_info(device: DeviceRun) -> dict[str, Any]:
+    return {
+        "device": device,
+        "label": _device_label(device),
+        "props": {
+            "model": device.model_name,
+            "abi": device.props.get(PROP_ABI, ""),
+            "sdk": device.props.get(PROP_SDK, ""),
+            "release": device.props.get(PROP_RELEASE, ""),
+            "server": device.server,
+            "stage": device.stage,
+            "seconds": f"{device.seconds:.1f}" if _num(device.seconds) is not None else "",
+        },
+        "health": _flatten(device.health),
+        "instrumentation": _flatten(device.instrumentation),
+    }
+
+
+def _gate_threshold(model: ModelOnDevice, name: str) -> float | None:
+    return next((_num(g.threshold) for g in model.gates if g.name == name), None)
+
+
+# --- inline SVG plots ----------------------------------------------------------------------------
+# Hand-written SVG keeps the page self-contained and offline: no JS library, no matplotlib.
+
+_SVG_FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
+_PALETTE = ("#3366cc", "#dc7633", "#2e9e5b", "#8e44ad", "#c0392b", "#17a2b8", "#b7950b", "#566573")
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _decimals_for(span: float) -> int:
+    # Parity cosines live in 0.999..1.0; ticks need enough decimals to differ from each other.
+    if span <= 0:
+        return 6
+    return min(8, max(2, math.ceil(-math.log10(span)) + 1))
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(1, count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(lo / step) * step
+    ticks = []
+    value = first
+    while value <= hi + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
+
+
+def _nice_max(value: float) -> float:
+    """Smallest 1/2/2.5/5 x 10^k at or above `value`: an axis end that gets a round label."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    return next(m * magnitude for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * magnitude >= value * (1 - 1e-12))
+
+
+def cosine_histogram_svg(
+    values: Sequence[float], *, threshold: float | None = None, title: str = "", bins: int = 20
+) -> Markup | None:
+    """Histogram of per-text parity cosines, binned on the data's own range (they cluster just
+    below 1.0, so fixed 0..1 bins would put every text in one bar). None when there is no data."""
+    finite = [v for v in (_num(x) for x in values) if v is not None]
+    if not finite:
+        return None
+    lo, hi = min(finite), max(finite)
+    if hi - lo < 1e-9:
+        # All texts identical (often exactly 1.0): a tiny window keeps one visible bar centred.
+        lo, hi = lo - 5e-7, hi + 5e-7
+    counts = [0] * bins
+    width = (hi - lo) / bins
+    for value in finite:
+        counts[min(bins - 1, int((value - lo) / width))] += 1
+
+    w, h = 420, 230
+    left, right, top, bottom = 48, 14, 28, 52
+    plot_w, plot_h = w - left - right, h - top - bottom
+    peak = max(counts)
+    y_ticks = _nice_ticks(0, peak, 4) if peak > 1 else [0, 1]
+    if y_ticks[-1] < peak:
+        # Headroom to the next tick, so the tallest bar does not end on an unlabelled edge.
+        y_ticks.append(y_ticks[-1] + (y_ticks[1] - y_ticks[0]))
+    y_max = y_ticks[-1]
+
+    def x_of(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * plot_w
+
+    def y_of(c: float) -> float:
+        return top + plot_h - c / y_max * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="plot cosine-hist" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="{_esc("parity cosine histogram " + title)}" '
+        f'style="{_SVG_FONT}">',
+        f"<title>{_esc(title)}: parity cosine per text, n={len(finite)}</title>",
+        f'<text x="{left}" y="16" font-size="12" font-weight="600">{_esc(_shorten(title, 58))}</text>',
+    ]
+    for tick in y_ticks:
+        y = y_of(tick)
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{tick:g}</text>')
+    bar_w = plot_w / bins
+    for index, count in enumerate(counts):
+        if not count:
+            continue
+        x0 = left + index * bar_w
+        y = y_of(count)
+        b_lo = lo + index * width
+        parts.append(
+            f'<rect x="{x0 + 0.5:.1f}" y="{y:.1f}" width="{max(1.0, bar_w - 1):.1f}" height="{top + plot_h - y:.1f}" '
+            f'fill="#3366cc"><title>{b_lo:.7f} – {b_lo + width:.7f}: {count}</title></rect>'
+        )
+    decimals = _decimals_for(hi - lo)
+    for tick in _nice_ticks(lo, hi, 5):
+        x = x_of(tick)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#333"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" font-size="10" text-anchor="middle">{tick:.{decimals}f}</text>'
+        )
+    if threshold is not None and lo <= threshold <= hi:
+        x = x_of(threshold)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#c0392b" '
+            f'stroke-dasharray="4 3"><title>gate {threshold:g}</title></line>'
+        )
+    parts += [
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#333"/>',
+        f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#333"/>',
+        f'<text x="{left + plot_w / 2}" y="{h - 18}" font-size="11" text-anchor="middle">'
+        f"cosine, device vs host (same model file)</text>",
+        f'<text x="{left + plot_w / 2}" y="{h - 5}" font-size="10" text-anchor="middle" fill="#666">'
+        f"n={len(finite)} · min {min(finite):.6f} · {_threshold_note(threshold, min(finite))}</text>",
+        f'<text transform="translate(12 {top + plot_h / 2}) rotate(-90)" font-size="11" '
+        f'text-anchor="middle">texts</text>',
+        "</svg>",
+    ]
+    return Markup("".join(parts))
+
+
+def _shorten(text: str, limit: int) -> str:
+    # SVG text does not wrap; a long serial would run off the plot.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _threshold_note(threshold: float | None, minimum: float) -> str:
+    if threshold is None:
+        return "no parity gate"
+    return f"gate ≥ {threshold:g}" + (" (all above)" if minimum >= threshold else " (BELOW)")
+
+
+def latency_svg(
+    series: Iterable[tuple[str, str, Sequence[float], dict[str, float], float | None]],
+) -> Markup | None:
+    """One row per device × model: a box (p25–p75, median) with min–max whiskers and every
+    sample as a dot, on one shared millisecond axis so devices compare at a glance. Rows with only
+    summary percentiles get p50/p90/p99 markers. None when no row has anything to draw."""
+    rows = []
+    for serial, model_id, samples, summary, budget in series:
+        finite = sorted(v for v in (_num(x) for x in samples) if v is not None)
+        marks = {k: _num(summary.get(k)) for k in ("p50", "p90", "p99")}
+        rows.append((serial, model_id, finite, {k: v for k, v in marks.items() if v is not None}, budget))
+    if not any(r[2] or r[3] for r in rows):
+        return None
+
+    values = [v for r in rows for v in r[2]] + [v for r in rows for v in r[3].values()]
+    budgets = [r[4] for r in rows if r[4] is not None]
+    hi = max(values)
+    # Show the budget line only when it would not squash the data into a corner.
+    if budgets and min(budgets) <= hi * 2:
+        hi = max(hi, *budgets)
+    hi = _nice_max(hi * 1.02)
+
+    # The right margin holds each row's p50/n label, so it never sits on top of the box.
+    label_w, right, top, row_h, bottom = 250, 120, 34, 40, 44
+    w = 900
+    plot_w = w - label_w - right
+    h = top + row_h * len(rows) + bottom
+
+    def x_of(v: float) -> float:
+        return label_w + v / hi * plot_w
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="plot latency" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="latency per text" style="{_SVG_FONT}">',
+        "<title>Latency per text (ms), batch of one</title>",
+        f'<text x="{label_w}" y="16" font-size="12" font-weight="600">'
+        f"Latency per text (ms) · box p25–p75, line = p50, whiskers min–max, dots = samples</text>",
+    ]
+    for tick in _nice_ticks(0, hi, 6):
+        x = x_of(tick)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + row_h * len(rows)}" stroke="#e5e5e5"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + row_h * len(rows) + 14}" font-size="10" text-anchor="middle">{tick:g}</text>'
+        )
+    for index, (serial, model_id, samples, marks, budget) in enumerate(rows):
+        color = _PALETTE[index % len(_PALETTE)]
+        mid = top + row_h * index + row_h / 2
+        parts.append(
+            f'<text x="{label_w - 8}" y="{mid - 2:.1f}" font-size="11" text-anchor="end">{_esc(model_id)}</text>'
+            f'<text x="{label_w - 8}" y="{mid + 11:.1f}" font-size="10" text-anchor="end" fill="#666">'
+            f"{_esc(serial)}</text>"
+        )
+        if samples:
+            q1, med, q3 = (_quantile(samples, q) for q in (0.25, 0.5, 0.75))
+            lo_s, hi_s = samples[0], samples[-1]
+            parts.append(
+                f'<line x1="{x_of(lo_s):.1f}" x2="{x_of(hi_s):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{color}"/>'
+                f'<rect x="{x_of(q1):.1f}" y="{mid - 10:.1f}" width="{max(1.0, x_of(q3) - x_of(q1)):.1f}" '
+                f'height="20" fill="{color}" fill-opacity="0.25" stroke="{color}"/>'
+                f'<line x1="{x_of(med):.1f}" x2="{x_of(med):.1f}" y1="{mid - 10:.1f}" y2="{mid + 10:.1f}" '
+                f'stroke="{color}" stroke-width="2.5"/>'
+            )
+            for n, value in enumerate(samples):
+                # Deterministic jitter: the same run renders the same page.
+                jitter = ((n * 7919) % 13 - 6) * 1.1
+                parts.append(
+                    f'<circle cx="{x_of(value):.1f}" cy="{mid + jitter:.1f}" r="1.8" fill="{color}" '
+                    f'fill-opacity="0.6"/>'
+                )
+            parts.append(
+                f'<text x="{label_w + plot_w + 10}" y="{mid + 4:.1f}" font-size="10" fill="#333">'
+                f"p50 {med:.1f} · n={len(samples)}</text>"
+            )
+        elif marks:
+            for key, value in marks.items():
+                x = x_of(value)
+                parts.append(
+                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{mid - 9:.1f}" y2="{mid + 9:.1f}" stroke="{color}" '
+                    f'stroke-width="2"/><text x="{x:.1f}" y="{mid - 12:.1f}" font-size="9" '
+                    f'text-anchor="middle">{key}</text>'
+                )
+        else:
+            parts.append(
+                f'<text x="{label_w + 6}" y="{mid + 4:.1f}" font-size="11" fill="#999">no latency samples</text>'
+            )
+        if budget is not None and budget <= hi:
+            x = x_of(budget)
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{mid - 16:.1f}" y2="{mid + 16:.1f}" stroke="#c0392b" '
+                f'stroke-dasharray="4 3"><title>p50 budget {budget:g} ms</title></line>'
+            )
+    axis_y = top + row_h * len(rows)
+    parts += [
+        f'<line x1="{label_w}" x2="{label_w + plot_w}" y1="{axis_y}" y2="{axis_y}" stroke="#333"/>',
+        f'<text x="{label_w + plot_w / 2}" y="{axis_y + 32}" font-size="11" text-anchor="middle">'
+        f"milliseconds per text · {_budget_note(budgets, hi)}</text>",
+        "</svg>",
+    ]
+    return Markup("".join(parts))
+
+
+def _budget_note(budgets: Sequence[float], axis_max: float) -> str:
+    if not budgets:
+        return "no p50 budget gate"
+    shown = [b for b in budgets if b <= axis_max]
+    if shown:
+        return "red dashes: p50 budget"
+    return f"p50 budget {min(budgets):g} ms is off this scale"
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    # Linear interpolation, as numpy.percentile's default, without needing an array.
+    position = (len(sorted_values) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)

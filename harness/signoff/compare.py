@@ -1,0 +1,221 @@
+"""Device vs host: per-text parity on the same model file, tokenizer agreement, quality of what
+ran on the device against host FP32 (cosine, retrieval, chapter tests), latency, and the gates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
+from harness.evaluation.embed import cosine_rows
+from harness.evaluation.evaluate import CHAPTER_SIMILARITY_TEXT, CHAPTER_TEST_TEXT, retrieval_metrics
+from harness.models.registry import Gates
+from harness.signoff.results import Gate, ModelOnDevice
+
+
+@dataclass(frozen=True)
+class ParityGates:
+    """Device-side gates. Defaults: same model file => the device must match the host closely."""
+
+    min_parity_cosine: float = 0.999  # min over texts, device vs host, same file and token ids
+    min_token_agreement: float = 1.0  # end-to-end: fraction of texts the device tokenizes identically
+    max_latency_p50_ms: float = 250.0  # per text, batch of one (the app's embed(text))
+    min_retrieval_top1_retention: float = 0.9  # on-device mini retrieval vs host FP32
+    # INT8 kernels differ by CPU architecture by as much as quantization error (x86-64 vs aarch64
+    # min cosine ~0.98 on MiniLM): an arm64 phone's INT8 output is held strictly only against
+    # ARM64 kernels; against an x86 reference the divergence is reported ("report") unless asked
+    # to fail ("strict"). FP32 and FP16 agree across architectures (>= 0.9998) and stay strict.
+    cross_arch_int8: str = "report"
+
+
+@dataclass(frozen=True)
+class SignoffSet:
+    """The texts the device embeds: chapter sentences, STS-B sentences and a mini retrieval set
+    (XQuAD questions and their paragraphs), so quality on the device is measured, not assumed."""
+
+    texts: tuple[str, ...]
+    query_rows: tuple[int, ...]
+    doc_rows: tuple[int, ...]
+    qrels: tuple[int, ...]  # for each query row: the index (into doc_rows) of its paragraph
+
+
+@cache
+def default_signoff_set(sts_sentences: int = 16, paragraphs: int = 8, questions_per_paragraph: int = 2) -> SignoffSet:
+    texts: list[str] = [CHAPTER_SIMILARITY_TEXT, CHAPTER_TEST_TEXT]
+    for pair in load_sts_csv(STSB_TEST)[: sts_sentences // 2]:
+        texts += [pair.sentence1, pair.sentence2]
+    xquad = load_squad_retrieval(XQUAD_EN)
+    doc_ids = list(xquad.corpus)[:: max(1, len(xquad.corpus) // paragraphs)][:paragraphs]
+    doc_rows, query_rows, qrels = [], [], []
+    for doc_index, doc_id in enumerate(doc_ids):
+        doc_rows.append(len(texts))
+        texts.append(xquad.corpus[doc_id])
+        questions = [q for q, rel in xquad.qrels.items() if doc_id in rel][:questions_per_paragraph]
+        for question in questions:
+            query_rows.append(len(texts))
+            texts.append(xquad.queries[question])
+            qrels.append(doc_index)
+    return SignoffSet(tuple(texts), tuple(query_rows), tuple(doc_rows), tuple(qrels))
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {}
+    values = np.asarray(samples, dtype=np.float64)
+    return {f"p{p}": float(np.percentile(values, p)) for p in (50, 90, 99)} | {"n": float(len(values))}
+
+
+def compare_model(
+    result: ModelOnDevice,
+    *,
+    device_embeddings: np.ndarray | None,
+    host_embeddings: np.ndarray,
+    host_fp32_embeddings: np.ndarray,
+    device_e2e_embeddings: np.ndarray | None,
+    device_token_ids: list[list[int]] | None,
+    host_token_ids: list[list[int]],
+    device_raw: dict,
+    signoff: SignoffSet,
+    parity: ParityGates,
+    quality: Gates,
+    strict: bool = True,
+    x86_embeddings: np.ndarray | None = None,
+) -> ModelOnDevice:
+    """Fill `result` with the comparisons and gates. `host_embeddings` is the reference named by
+    `result.reference`; `strict=False` reports its parity without failing (cross-architecture
+    INT8); `x86_embeddings`, when the reference is another architecture's, adds the divergence
+    from the x86 host as a reported figure."""
+    gates: list[Gate] = []
+    if device_embeddings is not None:
+        cos = cosine_rows(device_embeddings, host_embeddings)
+        result.parity_cosines = [float(c) for c in cos]
+        result.parity = {
+            "min_cosine": float(cos.min()),
+            "mean_cosine": float(cos.mean()),
+            "max_abs_diff": float(np.abs(device_embeddings - host_embeddings).max()),
+        }
+        within = result.parity["min_cosine"] >= parity.min_parity_cosine
+        note = "" if strict else " (reported, not gated: INT8 kernels differ by CPU architecture)"
+        gates.append(
+            Gate(
+                "parity_min_cosine",
+                within or not strict,
+                result.parity["min_cosine"],
+                parity.min_parity_cosine,
+                f"vs {result.reference}{note}",
+            )
+        )
+        if x86_embeddings is not None:
+            x86 = cosine_rows(device_embeddings, x86_embeddings)
+            result.parity.update({"x86_min_cosine": float(x86.min()), "x86_mean_cosine": float(x86.mean())})
+            gates.append(
+                Gate(
+                    "x86_divergence_min_cosine",
+                    True,
+                    float(x86.min()),
+                    None,
+                    f"device vs x86 host kernels, mean {float(x86.mean()):.6f} (reported)",
+                )
+            )
+        to_fp32 = cosine_rows(device_embeddings, host_fp32_embeddings)
+        result.vs_fp32 = {
+            "mean_cosine": float(to_fp32.mean()),
+            "min_cosine": float(to_fp32.min()),
+            "p5_cosine": float(np.percentile(to_fp32, 5)),
+        }
+        gates.append(
+            Gate(
+                "fp32_mean_cosine",
+                result.vs_fp32["mean_cosine"] >= quality.min_mean_cosine,
+                result.vs_fp32["mean_cosine"],
+                quality.min_mean_cosine,
+                "what ran on the device vs host FP32",
+            )
+        )
+        gates.append(
+            Gate(
+                "fp32_test3_cosine",
+                float(to_fp32[0]) > 0.95,
+                float(to_fp32[0]),
+                0.95,
+                "chapter 28A test 3 on the device's vector",
+            )
+        )
+        result.chapter_tests["test3_cosine_vs_fp32"] = float(to_fp32[0]) > 0.95
+        got = _mini_retrieval(device_embeddings, signoff)
+        ref = _mini_retrieval(host_fp32_embeddings, signoff)
+        result.vs_fp32.update(
+            {
+                "top1": got.top1,
+                "fp32_top1": ref.top1,
+                "ndcg10": got.ndcg10,
+                "fp32_ndcg10": ref.ndcg10,
+                "top1_retention": got.top1 / ref.top1 if ref.top1 else 0.0,
+            }
+        )
+        gates.append(
+            Gate(
+                "retrieval_top1_retention",
+                result.vs_fp32["top1_retention"] >= parity.min_retrieval_top1_retention,
+                result.vs_fp32["top1_retention"],
+                parity.min_retrieval_top1_retention,
+                f"{len(signoff.query_rows)} XQuAD questions x {len(signoff.doc_rows)} paragraphs",
+            )
+        )
+    else:
+        gates.append(Gate("parity_min_cosine", False, None, parity.min_parity_cosine, "the device wrote no embeddings"))
+
+    if device_token_ids is not None:
+        same = [a == b for a, b in zip(device_token_ids, host_token_ids, strict=False)]
+        agreement = sum(same) / len(host_token_ids) if host_token_ids else 0.0
+        result.end_to_end = {"token_agreement": agreement, "texts": float(len(host_token_ids))}
+        if device_e2e_embeddings is not None:
+            cos = cosine_rows(device_e2e_embeddings, host_embeddings)
+            result.end_to_end.update({"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())})
+        first_diff = next((i for i, s in enumerate(same) if not s), None)
+        gates.append(
+            Gate(
+                "e2e_token_agreement",
+                agreement >= parity.min_token_agreement,
+                agreement,
+                parity.min_token_agreement,
+                "" if first_diff is None else f"first difference at text #{first_diff + 1}",
+            )
+        )
+
+    for name, passed in device_raw.get("chapterTests", {}).items():
+        result.chapter_tests[name] = bool(passed)
+        gates.append(Gate(f"device_{name}", bool(passed), str(bool(passed)).lower(), "true"))
+    for error in device_raw.get("errors", []):
+        gates.append(Gate("device_check", False, error, None))
+
+    samples = result.latency_samples_ms
+    result.latency_ms = percentiles(samples)
+    for key, raw_key in (("load_ms", "loadMs"), ("cold_ms", "coldMs")):
+        if device_raw.get(raw_key) is not None:
+            result.latency_ms[key] = float(device_raw[raw_key])
+    if samples:
+        gates.append(
+            Gate(
+                "latency_p50_ms",
+                result.latency_ms["p50"] <= parity.max_latency_p50_ms,
+                result.latency_ms["p50"],
+                parity.max_latency_p50_ms,
+                "budget per text",
+            )
+        )
+    else:
+        gates.append(Gate("latency_p50_ms", False, None, parity.max_latency_p50_ms, "no latency samples"))
+    result.gates = gates
+    return result
+
+
+def _mini_retrieval(vectors: np.ndarray, signoff: SignoffSet):  # -> RetrievalMetrics
+    queries = vectors[list(signoff.query_rows)]
+    docs = vectors[list(signoff.doc_rows)]
+    doc_ids = [str(i) for i in range(len(signoff.doc_rows))]
+    query_ids = [str(i) for i in range(len(signoff.query_rows))]
+    qrels = {str(i): {str(d): 1} for i, d in enumerate(signoff.qrels)}
+    return retrieval_metrics(queries, docs, doc_ids, query_ids, qrels)

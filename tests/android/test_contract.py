@@ -1,0 +1,384 @@
+"""Device contract v1 (device_tests/CONTRACT.md): its two implementations must agree on the formats.
+
+The Kotlin side (device_tests/android/) is compiled by device_tests/android/build.sh (kotlinc from
+the npm registry, against stub jars; cached by a hash stamp) and its file-format helpers run on the
+JVM through the FormatRoundTrip tool. These tests feed it requests built by the harness's own code,
+read what it writes with the harness's parsers, and compare it byte for byte (.npy, token ids) or
+key for key (result.json) with what the Python reference (ava_reference/) writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness import device_contract as dc
+from harness.android.contract import DevicePaths, RunSettings, build_request
+from harness.models.registry import load_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+ANDROID = ROOT / "device_tests" / "android"
+KOTLIN_SRC = ANDROID / "src" / "androidTest" / "kotlin" / "com" / "augmentalis" / "ava" / "harness"
+TOOL = "com.augmentalis.ava.harness.tools.FormatRoundTripKt"
+MODEL_ID = "AVA-ONX-384-BASE-INT8"
+TEXTS = [
+    "The quick brown fox",
+    'quotes " and \\ backslash, tab\tand newline\n',
+    "héllo wörld — ünïcode 日本語 😀",
+    "",
+]
+
+
+# -- building and running the Kotlin side ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kotlin_classpath() -> str:
+    """Runs build.sh (a no-op when the stamp matches) and returns FormatRoundTrip's classpath."""
+    result = subprocess.run(["bash", str(ANDROID / "build.sh")], capture_output=True, text=True, timeout=1500, cwd=ROOT)
+    assert result.returncode == 0, f"device_tests/android/build.sh failed:\n{result.stdout}\n{result.stderr}"
+    return (ANDROID / "build" / "classpath").read_text().strip()
+
+
+def kotlin(classpath: str, *args: str | Path, expect_ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["java", "-cp", classpath, TOOL, *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+    if expect_ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def host_request(settings: RunSettings | None = None, model_ids: tuple[str, ...] = (MODEL_ID,)) -> dict[str, Any]:
+    registry = load_registry()
+    rng = np.random.default_rng(7)
+    models = []
+    for n, model_id in enumerate(model_ids):
+        token_ids = [[101, *rng.integers(1000, 30000, size=3 + i + n).tolist(), 102] for i in range(len(TEXTS))]
+        models.append((registry.get(model_id), f"{n:x}" * 64, token_ids))
+    return build_request("20261128-0712-ab12cd", DevicePaths(), models, TEXTS, settings or RunSettings())
+
+
+# -- request.json: the Kotlin reader parses every field the harness writes -------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "model_ids"),
+    [
+        (RunSettings(), (MODEL_ID,)),
+        (
+            RunSettings(mode="model_parity", threads=4, execution_provider="NNAPI", warmup=0, iterations=1),
+            (MODEL_ID, "AVA-ONX-384-FAST-INT8"),
+        ),
+        (RunSettings(mode="end_to_end", execution_provider="XNNPACK", iterations=500), ("AVA-ONX-384-FAST-INT8",)),
+    ],
+)
+def test_kotlin_reads_the_harness_request(
+    kotlin_classpath: str, tmp_path: Path, settings: RunSettings, model_ids: tuple[str, ...]
+) -> None:
+    request = host_request(settings, model_ids)
+    path = tmp_path / "request.json"
+    dc.save_request(path, request)  # exactly the bytes the harness pushes
+    kotlin(kotlin_classpath, "request", path, tmp_path / "parsed.json")
+    parsed = json.loads((tmp_path / "parsed.json").read_text())
+    derived = parsed.pop("derived")
+    assert parsed == request  # every field, value and JSON type, as the harness wrote it
+    assert derived == {
+        "wantsModelParity": settings.mode in ("model_parity", "both"),
+        "wantsEndToEnd": settings.mode in ("end_to_end", "both"),
+        "ragOrder": list(request["rag"]["documents"]),  # insertion order survives org.json
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda r: r.update(contract="ava-harness-device/2"), "unsupported contract"),
+        (lambda r: r["models"][0].update(modelId="../../escape"), "not a safe ID"),
+        (lambda r: r["models"][0].update(file="/data/data/x.onnx"), "relative path"),
+        (lambda r: r["models"][0]["tokenIds"].pop(), "tokenIds lists for"),
+        (lambda r: r.update(threads="2"), '"threads" must be an integer'),
+        (lambda r: r["models"][0].update(pooling="max"), '"pooling" is "max"'),
+        (lambda r: r.pop("texts"), 'missing "texts"'),
+    ],
+)
+def test_kotlin_rejects_a_bad_request(kotlin_classpath: str, tmp_path: Path, mutate: Any, needle: str) -> None:
+    request = host_request()
+    mutate(request)
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    result = kotlin(kotlin_classpath, "request", path, tmp_path / "parsed.json", expect_ok=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and needle in result.stderr, result.stderr
+    assert not (tmp_path / "parsed.json").exists()
+
+
+# -- the Python reference, run for real on a tiny model --------------------------------------------
+
+VOCAB = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "ai", "transforms", "industries", "ml", "improves", "predictions",
+    "weather", "is", "sunny", "artificial", "intelligence", "the", "quick", "brown", "fox",
+]  # fmt: skip
+
+
+def _tiny_model(path: Path, dimension: int) -> None:
+    """input_ids -> embedding table -> mean over the sequence + a bias: norms near 1, and the
+    "AI" words share a direction so chapter test 4 ranks document 1 first."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    table = rng.normal(0, 0.05, size=(len(VOCAB), dimension)).astype(np.float32)
+    topic = np.zeros(dimension, np.float32)
+    topic[1] = 1.0
+    for word in ("ai", "transforms", "industries", "artificial", "intelligence"):
+        table[VOCAB.index(word)] += 2.0 * topic
+    bias = np.zeros(dimension, np.float32)
+    bias[0] = 0.8
+    ints = [helper.make_tensor_value_info(n, TensorProto.INT64, [1, "seq"]) for n in dc_inputs()]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gather", ["table", "input_ids"], ["tokens"]),
+            helper.make_node("ReduceMean", ["tokens"], ["pooled"], axes=[1], keepdims=0),
+            helper.make_node("Add", ["pooled", "bias"], ["sentence_embedding"]),
+        ],
+        "tiny",
+        ints,
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, [1, dimension])],
+        initializer=[numpy_helper.from_array(table, "table"), numpy_helper.from_array(bias, "bias")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def dc_inputs() -> list[str]:
+    return list(load_registry().get(MODEL_ID).inputs)
+
+
+def _run_reference(tmp_path: Path, request: dict[str, Any], *, with_model: bool = True) -> Path:
+    """Runs ava_reference/runner.run in a fake device; returns the model's out dir."""
+    from ava_reference import runner
+
+    device_root = tmp_path / "device"
+    paths = DevicePaths()
+
+    def host_path(device_path: str) -> Path:
+        assert device_path.startswith("/sdcard/")
+        return device_root / device_path.removeprefix("/")
+
+    model = request["models"][0]
+    files = host_path(paths.files)
+    (files / "models").mkdir(parents=True)
+    if with_model:
+        _tiny_model(files / model["file"], model["dimension"])
+    (files / model["tokenizer"]).write_text(
+        json.dumps({"model": {"type": "WordPiece", "vocab": {w: i for i, w in enumerate(VOCAB)}}})
+    )
+    request_path = paths.request(request["runId"])
+    dc.save_request(host_path(request_path), request)
+    output: list[str] = []
+    ctx = SimpleNamespace(
+        test_package=dc.DEFAULT_TEST_PACKAGE,
+        runner=dc.DEFAULT_RUNNER,
+        target_package=paths.app_package,
+        args={"class": dc.TEST_CLASS, "ava.request": request_path, "ava.runId": request["runId"]},
+        props={"ro.product.cpu.abi": "x86_64"},  # the host runs the reference: its own ABI
+        host_path=host_path,
+        write=output.append,
+        should_stop=lambda: False,
+    )
+    assert runner.run(ctx) == 0
+    text = "".join(output)
+    assert "INSTRUMENTATION_CODE: -1" in text, text
+    return host_path(paths.out_dir(request["runId"], model["modelId"]))
+
+
+def _tiny_request() -> dict[str, Any]:
+    request = host_request(RunSettings(warmup=1, iterations=3))
+    vocab = {w: i for i, w in enumerate(VOCAB)}
+    model = request["models"][0]
+    model["tokenIds"] = [
+        [vocab["[CLS]"], *(vocab.get(w, vocab["[UNK]"]) for w in text.lower().split()), vocab["[SEP]"]]
+        for text in TEXTS
+    ]
+    return request
+
+
+def _kotlin_writes(classpath: str, tmp_path: Path, embeddings: np.ndarray, token_ids: Any, result: dict) -> Path:
+    """FormatRoundTrip `write`: the Kotlin writers on known values; returns its out dir."""
+    values = {
+        "dimension": int(embeddings.shape[1]),
+        "embeddings": [[float(v) for v in row] for row in embeddings],  # float32 -> double: exact
+        "tokenIds": token_ids,
+        "result": result,
+    }
+    (tmp_path / "values.json").write_text(json.dumps(values))
+    out = tmp_path / "kotlin-out"
+    kotlin(classpath, "write", tmp_path / "values.json", out)
+    assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
+    return out
+
+
+def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_path: Path) -> None:
+    request = _tiny_request()
+    model = request["models"][0]
+    n, dim = len(TEXTS), model["dimension"]
+    ref_out = _run_reference(tmp_path, request)
+    ref_result = dc.parse_result_json((ref_out / "result.json").read_bytes(), MODEL_ID, "reference")
+    assert ref_result["errors"] == [], ref_result["errors"]
+    ref_embeddings = dc.parse_npy((ref_out / "embeddings.npy").read_bytes(), "reference", n, dim)
+    ref_ids = dc.parse_token_ids((ref_out / "token_ids_e2e.json").read_bytes(), "reference", n)
+
+    out = _kotlin_writes(kotlin_classpath, tmp_path, ref_embeddings, ref_ids, ref_result)
+
+    # .npy: byte for byte what np.save wrote on the reference side, and the harness reads it back.
+    assert (out / "embeddings.npy").read_bytes() == (ref_out / "embeddings.npy").read_bytes()
+    np.testing.assert_array_equal(dc.parse_npy((out / "embeddings.npy").read_bytes(), "kotlin", n, dim), ref_embeddings)
+    # token ids: byte for byte json.dumps.
+    assert (out / "token_ids_e2e.json").read_bytes() == (ref_out / "token_ids_e2e.json").read_bytes()
+    assert dc.parse_token_ids((out / "token_ids_e2e.json").read_bytes(), "kotlin", n) == ref_ids
+    # result.json: same keys, same values, same JSON types; the harness's parser accepts it.
+    kotlin_result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "kotlin")
+    assert set(kotlin_result) == set(ref_result)
+    assert kotlin_result == ref_result
+    assert {k: type(v) for k, v in kotlin_result.items()} == {k: type(v) for k, v in ref_result.items()}
+    # and the keys are the contract's result.json keys
+    contract = (ROOT / "device_tests" / "CONTRACT.md").read_text()
+    block = contract.split("### result.json", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    documented = set(re.findall(r'^\s*[{,]?\s*"(\w+)":', block, re.M)) - {
+        "test1_loads_with_dimension",
+        "test2_embeddings_valid",
+        "test4_rag_ranking",
+    }
+    assert set(kotlin_result) == documented
+
+
+def test_kotlin_and_reference_agree_when_the_model_is_missing(kotlin_classpath: str, tmp_path: Path) -> None:
+    """A model that did not load: the keys that are absent (coldMs, dimension, ragRanking) and null
+    (loadMs) are the same on both sides."""
+    request = _tiny_request()
+    ref_out = _run_reference(tmp_path, request, with_model=False)
+    ref_result = dc.parse_result_json((ref_out / "result.json").read_bytes(), MODEL_ID, "reference")
+    assert ref_result["errors"] and ref_result["loadMs"] is None
+    dim = request["models"][0]["dimension"]
+    out = _kotlin_writes(kotlin_classpath, tmp_path, np.zeros((1, dim), np.float32), [[101, 102]], ref_result)
+    kotlin_result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "kotlin")
+    assert set(kotlin_result) == set(ref_result)
+    assert kotlin_result == ref_result
+
+
+def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Path) -> None:
+    """Every header length class (the 64-byte alignment, numpy's spare growth spaces), both sides."""
+    from ava_reference.runner import _npy_bytes
+
+    shapes = [(r, c) for r in (0, 1, 2, 9, 10, 99, 100, 12345) for c in (1, 2, 3, 7, 64, 384, 768, 1024, 99999)]
+    shapes += [(3, c) for c in range(1, 200)]
+    cases = {"pool": [], "percentile": [], "rank": [], "valid": [], "npyHeaders": shapes}
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    kotlin(kotlin_classpath, "math", tmp_path / "cases.json", tmp_path / "answers.json")
+    headers = json.loads((tmp_path / "answers.json").read_text())["npyHeaders"]
+    for (rows, cols), header in zip(shapes, headers, strict=True):
+        expected = _npy_bytes(np.zeros((rows, cols), np.float32))
+        expected_header = expected[: len(expected) - rows * cols * 4]
+        assert bytes.fromhex(header) == expected_header, (rows, cols)
+    # and a full file with awkward values (NaN payloads aside: -0.0, subnormal, inf, max)
+    special = np.array([[0.0, -0.0, 1e-45, np.inf], [-np.inf, 3.4028235e38, 1 / 3, -2.5]], np.float32)
+    minimal = {"modelId": MODEL_ID, "abi": "", "executionProvider": "CPU"}
+    out = _kotlin_writes(kotlin_classpath, tmp_path, special, [[1]], minimal)
+    assert (out / "embeddings.npy").read_bytes() == _npy_bytes(special)
+
+
+def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpath: str, tmp_path: Path) -> None:
+    from ava_reference.runner import _pool
+
+    rng = np.random.default_rng(5)
+    pool_cases = []
+    for shape in ([1, 384], [1, 7, 16], [1, 1, 8]):
+        for pooling in ("none", "mean", "cls"):
+            for normalize in (False, True):
+                output = rng.normal(size=shape).astype(np.float32)
+                pool_cases.append((output, pooling, normalize))
+    samples = [rng.gamma(2, 3, size=k).tolist() for k in (1, 2, 5, 20, 21)]
+    docs = {"1": "a", "2": "b", "3": "c"}
+    vectors = rng.normal(size=(3, 16)).astype(np.float32)
+    rank_cases = [(vectors, rng.normal(size=16).astype(np.float32)) for _ in range(5)]
+    rank_cases.append((np.ones((3, 4), np.float32), np.ones(4, np.float32)))  # all tied: request order
+    valid_cases = [
+        [[0.5, 0.5, 0.5, 0.5], [0.5, -0.5, 0.5, 0.5]],  # norms 1.0
+        [[0.2, 0.2, 0.2, 0.2]],  # norm 0.4
+        [[1e39, 1.0, 0.0, 0.0]],  # 1e39 overflows float32 to inf: not finite
+        [[1.1, 1.1, 1.1, 1.1]],  # norm 2.2
+    ]
+    cases = {
+        "pool": [
+            {"output": out.ravel().tolist(), "shape": list(out.shape), "pooling": p, "normalize": n}
+            for out, p, n in pool_cases
+        ],
+        "percentile": [{"samples": s, "q": 50} for s in samples],
+        "rank": [{"ids": list(docs), "vectors": v.tolist(), "query": q.tolist()} for v, q in rank_cases],
+        "valid": valid_cases,
+        "npyHeaders": [],
+    }
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    kotlin(kotlin_classpath, "math", tmp_path / "cases.json", tmp_path / "answers.json")
+    answers = json.loads((tmp_path / "answers.json").read_text())
+
+    for (output, pooling, normalize), got in zip(pool_cases, answers["pool"], strict=True):
+        mask = np.ones(output.shape[:2], np.int64)
+        expected = _pool(output, mask, pooling, normalize)[0]
+        np.testing.assert_allclose(np.array(got, np.float32), expected, rtol=1e-5, atol=1e-6)
+    for s, got in zip(samples, answers["percentile"], strict=True):
+        assert got == pytest.approx(float(np.percentile(s, 50)), rel=1e-12)
+    for (v, q), got in zip(rank_cases, answers["rank"], strict=True):
+        scores = v @ q / (np.linalg.norm(v, axis=1) * np.linalg.norm(q))
+        assert got == [list(docs)[i] for i in np.argsort(-scores, kind="stable")]
+    for rows, got in zip(valid_cases, answers["valid"], strict=True):  # the reference's rule for test 2
+        with np.errstate(over="ignore"):
+            array = np.array(rows, np.float64).astype(np.float32)
+        norms = np.linalg.norm(array, axis=1)
+        assert got == (bool(np.all(np.isfinite(array))) and bool(np.all((norms > 0.5) & (norms < 2.0))))
+    assert answers["valid"] == [True, False, False, False]
+
+
+# -- the Kotlin test class itself: names, keys and paths of the contract ---------------------------
+
+
+def test_kotlin_test_class_matches_the_contract(kotlin_classpath: str) -> None:
+    source = (KOTLIN_SRC / "EmbeddingSignoffTest.kt").read_text()
+    package = re.search(r"^package ([\w.]+)", source, re.M).group(1)
+    assert f"{package}.EmbeddingSignoffTest" == dc.TEST_CLASS
+    tests = re.findall(r"@Test\s+fun (\w+)\(", source)
+    assert tests == list(dc.CHECKS)  # declared in the contract's order
+    assert '@Parameterized.Parameters(name = "{0}")' in source  # -> <check>[<modelId>]
+    checks = re.search(r"val CHECKS: List<String> = listOf\(([^)]*)\)", (KOTLIN_SRC / "RequestReader.kt").read_text())
+    assert re.findall(r'"(\w+)"', checks.group(1)) == list(dc.CHECKS)
+    for key in ("ava.modelId", "ava.loadMs", "ava.coldMs", "ava.p50Ms", "ava.result"):
+        assert f'"{key}"' in source, key
+    assert '"ava.request"' in source and '"ava.runId"' in source
+    for name in ("embeddings.npy", "embeddings_e2e.npy", "token_ids_e2e.json"):
+        assert f'"{name}"' in source, name
+    contract = (ROOT / "device_tests" / "CONTRACT.md").read_text()
+    assert "`device_tests/android/`" in contract and "`ava_reference/`" in contract
+    # The compiled class is in the jar build.sh produced against the stubs.
+    jar = subprocess.run(
+        ["jar", "--list", "--file", str(ANDROID / "build" / "androidTest.jar")], capture_output=True, text=True
+    )
+    assert "com/augmentalis/ava/harness/EmbeddingSignoffTest.class" in jar.stdout.split()
+
+
+def test_build_is_cached(kotlin_classpath: str) -> None:
+    result = subprocess.run(["bash", str(ANDROID / "build.sh")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "up to date" in result.stderr, result.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -1,0 +1,95 @@
+"""deploy-test end to end: real adb server, virtual devices running the Python reference of the
+device contract with ONNX Runtime, real models. No mocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from ava_reference.virtual_app import ava_device_config
+from harness.android.contract import RunSettings
+from harness.signoff.pipeline import DeployOptions, deploy_test
+
+pytestmark = pytest.mark.e2e
+MODEL = "AVA-ONX-384-FAST-INT8"
+
+
+@pytest.fixture
+def options(deploy_options) -> DeployOptions:
+    return deploy_options(MODEL, settings=RunSettings(iterations=5, warmup=1, threads=1))
+
+
+def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
+    (device,) = virtual_devices(1, config=ava_device_config())
+    lines: list[str] = []
+    run = deploy_test([device.serial], options, lambda who, msg: lines.append(f"{who} {msg}"))
+    (record,) = run.devices
+    assert record.status == "passed", (record.error, [g for m in record.models for g in m.gates if not g.passed])
+    (model,) = record.models
+    assert model.pushed and model.parity["min_cosine"] > 0.9999  # same kernels, same file
+    assert model.end_to_end["token_agreement"] == 1.0  # the device's WordPiece matches tokenizers
+    assert model.latency_ms["p50"] > 0 and len(model.latency_samples_ms) == 5
+    assert model.chapter_tests == {
+        "test1_loads_with_dimension": True,
+        "test2_embeddings_valid": True,
+        "test4_rag_ranking": True,
+        "test3_cosine_vs_fp32": True,
+    }
+    assert record.instrumentation["session_code"] == -1
+    assert any("push" in line for line in lines) and any("instrument: modelLoads" in line for line in lines)
+    # the final path holds the verified model, no temporary files are left behind
+    models_dir = device.host_path("/sdcard/Android/data/com.augmentalis.ava/files/models")
+    assert sorted(p.name for p in models_dir.iterdir()) == [f"{MODEL}.onnx", f"{MODEL}.tokenizer.json"]
+    assert run.passed
+
+    # nothing changed: the second run pushes nothing
+    again = deploy_test([device.serial], options)
+    assert again.devices[0].status == "passed" and again.devices[0].models[0].pushed is False
+
+
+def _cli(adb_server, tmp_path, *args: str):
+    from tests.helpers import run_cli
+
+    return run_cli(
+        "deploy-test",
+        "--models",
+        MODEL,
+        "--adb-server",
+        f"127.0.0.1:{adb_server.port}",
+        "--iterations",
+        "3",
+        "--host-eval-limit",
+        "40",
+        "--reports-dir",
+        str(tmp_path / "reports"),
+        *args,
+        env={"ANDROID_ADB_SERVER_PORT": str(adb_server.port)},
+    )
+
+
+def test_cli_deploy_test_writes_every_report_and_exits_0(virtual_devices, adb_server, model_file, tmp_path):
+    import json
+
+    model_file(MODEL)
+    (device,) = virtual_devices(1, config=ava_device_config())
+    result = _cli(adb_server, tmp_path, "--device", device.serial)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["junit.xml", "manifest.json", "signoff.html", "signoff.json"]
+    assert json.loads((run_dir / "signoff.json").read_text())["passed"] is True
+    assert "PASS" in result.stdout and device.serial in result.stdout
+
+
+def test_cli_deploy_test_exits_1_when_a_gate_fails(virtual_devices, adb_server, model_file, tmp_path):
+    from tests.helpers import assert_user_error
+
+    model_file(MODEL)
+    (device,) = virtual_devices(1, config=ava_device_config())
+    result = _cli(adb_server, tmp_path, "--device", device.serial, "--latency-budget-ms", "0.001")
+    assert result.returncode == 1
+    assert_user_error(result, "sign-off failed on", device.serial, "signoff.html")
+
+
+def test_cli_deploy_test_unknown_device(adb_server, tmp_path):
+    result = _cli(adb_server, tmp_path, "--device", "no-such-phone")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no-such-phone" in result.stdout and "not found on adb server" in result.stdout

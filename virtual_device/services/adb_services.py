@@ -1,0 +1,116 @@
+"""Service dispatch for OPEN: shell (v1/v2), exec, sync. Unknown services are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from virtual_device.services.sync import sync_service
+from virtual_device.shell.interpreter import ShellSession
+from virtual_device.transport.streams import Stream, StreamClosed
+
+if TYPE_CHECKING:
+    from virtual_device.device import VirtualDevice
+
+Handler = Callable[["VirtualDevice", Stream], Awaitable[None]]
+
+# shell protocol v2 packet ids (shell_protocol.h)
+ID_STDIN, ID_STDOUT, ID_STDERR, ID_EXIT, ID_CLOSE_STDIN, ID_WINDOW = 0, 1, 2, 3, 4, 5
+PKT = struct.Struct("<BI")
+MAX_V2_PACKET = 16 * 1024 * 1024
+
+
+def open_service(service: str) -> Handler | None:
+    if service.startswith("shell") and (service.startswith(("shell:", "shell,"))):
+        return shell_service
+    if service.startswith("exec:"):
+        return exec_service
+    if service == "sync:":
+        return sync_service
+    return None
+
+
+class ShellIO:
+    """Stdin side of a shell stream, collected in the background so the host never stalls."""
+
+    def __init__(self, stream: Stream, v2: bool) -> None:
+        self.stream = stream
+        self.v2 = v2
+        self.stdin = bytearray()
+        self.stdin_closed = asyncio.Event()
+        self.task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            if not self.v2:
+                while (chunk := await self.stream.read()) is not None:
+                    self.stdin += chunk
+                return
+            while True:
+                raw = await self.stream.read_exactly(PKT.size)
+                ident, length = PKT.unpack(raw)
+                if length > MAX_V2_PACKET:
+                    return
+                data = await self.stream.read_exactly(length) if length else b""
+                if ident == ID_STDIN:
+                    self.stdin += data
+                elif ident == ID_CLOSE_STDIN:
+                    self.stdin_closed.set()
+                # window-size changes and unknown ids are ignored: there is no pty.
+        except (StreamClosed, asyncio.CancelledError):
+            pass
+        finally:
+            self.stdin_closed.set()
+
+
+async def shell_service(device: VirtualDevice, stream: Stream) -> None:
+    head, _, command = stream.service.partition(":")
+    opts = head.split(",")[1:]
+    v2 = "v2" in opts
+    io = ShellIO(stream, v2)
+
+    if v2:
+
+        async def out(data: bytes) -> None:
+            await stream.write(PKT.pack(ID_STDOUT, len(data)) + data)
+
+        async def err(data: bytes) -> None:
+            await stream.write(PKT.pack(ID_STDERR, len(data)) + data)
+    else:
+
+        async def out(data: bytes) -> None:
+            await stream.write(data)
+
+        err = out
+
+    session = ShellSession(device, out, err, closed=lambda: stream.closed)
+    if v2 and command.strip():
+
+        async def read_stdin() -> bytes:
+            await io.stdin_closed.wait()
+            return bytes(io.stdin)
+
+        session.stdin_source = read_stdin
+    try:
+        if command.strip():
+            code = await session.run(command)
+        else:
+            # No command: read a script from stdin (no pty, no prompt), run it at EOF.
+            await io.stdin_closed.wait()
+            code = 0
+            for line in bytes(io.stdin).decode("utf-8", "replace").splitlines():
+                code = await session.run(line)
+        if v2:
+            await stream.write(PKT.pack(ID_EXIT, 1) + bytes([code & 0xFF]))
+    finally:
+        io.task.cancel()
+        with contextlib.suppress(BaseException):
+            await io.task
+
+
+async def exec_service(device: VirtualDevice, stream: Stream) -> None:
+    # exec: is raw v1 without a pty; the same interpreter serves it.
+    await shell_service(device, stream)
