@@ -11,7 +11,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from virtual_device import protocol as p
+from virtual_device.transport import protocol as p
 from virtual_device.config import DeviceConfig
 from virtual_device.faults import FaultInjector
 from virtual_device.storage import Storage

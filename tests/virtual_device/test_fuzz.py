@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from virtual_device import protocol as p
+from virtual_device.transport import protocol as p
 from virtual_device.host import VirtualDeviceHandle
 from virtual_device.testing.pytest_plugin import AdbServer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from virtual_device import protocol as p
+from virtual_device.transport import protocol as p
 from virtual_device.host import VirtualDeviceHandle
 
 
