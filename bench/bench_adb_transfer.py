@@ -16,13 +16,11 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from virtual_device import adbtools  # noqa: E402
-from virtual_device.config import DeviceConfig  # noqa: E402
-from virtual_device.host import DeviceHost  # noqa: E402
-from virtual_device.testing.pytest_plugin import start_private_server  # noqa: E402
+from harness.settings import PROJECT_ROOT as ROOT
+from virtual_device import adbtools
+from virtual_device.config import DeviceConfig
+from virtual_device.host import DeviceHost
+from virtual_device.testing.pytest_plugin import start_private_server
 
 MB = 1_000_000
 

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from harness import arm64  # noqa: E402
-from harness.reference.arm64 import Arm64Runtime, reference_embeddings, run_embeddings  # noqa: E402
+from harness.fileio import sha256_file
+from harness.reference import arm64
+from harness.reference.arm64 import Arm64Runtime, reference_embeddings, run_embeddings
+from harness.settings import PROJECT_ROOT as ROOT
 
 SENTENCES = [
     "A man is playing a guitar.",
@@ -141,7 +140,7 @@ def main() -> int:
     base = MODELS["AVA-ONX-384-BASE"]
     base_batches = tokenize(ROOT / base["tokenizer"], base["inputs"], SENTENCES, BATCH)
     int8 = ROOT / base["files"]["INT8"]
-    arm64.file_sha256(int8)  # hash once outside the timings (cached per process)
+    sha256_file(int8)  # hash once outside the timings (cached per process)
     with tempfile.TemporaryDirectory(prefix="ava-arm64-bench-") as cache:
         launches = arm64.STATS.launches
         started = time.perf_counter()

@@ -14,21 +14,19 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ava_reference.virtual_app import ava_device_config  # noqa: E402
-from harness.android.adb import AdbServer, connect  # noqa: E402
-from harness.fileio import write_json_atomic  # noqa: E402
-from harness.models.registry import MODELS_DIR, load_registry  # noqa: E402
-from harness.signoff.pipeline import DeployOptions, deploy_test  # noqa: E402
-from virtual_device.lifecycle import start_devices, stop_devices  # noqa: E402
-from virtual_device.testing.pytest_plugin import start_private_server  # noqa: E402
+from ava_reference.virtual_app import ava_device_config
+from harness.android.adb import AdbServer, connect
+from harness.fileio import write_json_atomic
+from harness.models.registry import load_registry
+from harness.settings import MODELS_DIR
+from harness.settings import PROJECT_ROOT as ROOT
+from harness.signoff.pipeline import DeployOptions, deploy_test
+from virtual_device.lifecycle import start_devices, stop_devices
+from virtual_device.testing.pytest_plugin import start_private_server
 
 MODELS = ["AVA-ONX-384-BASE-INT8", "AVA-ONX-384-FAST-INT8"]
 

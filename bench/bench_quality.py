@@ -8,19 +8,16 @@ original in the same process, and quoted only as a ratio."""
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from harness.evaluation.evaluate import EmbeddingCache, evaluate  # noqa: E402
-from harness.fileio import write_json_atomic, write_text_atomic  # noqa: E402
-from harness.models.quantize import PRESETS, quantize_file  # noqa: E402
-from harness.models.registry import MODELS_DIR, load_registry  # noqa: E402
-from harness.models.store import ensure_model_file  # noqa: E402
+from harness.evaluation.evaluate import EmbeddingCache, evaluate
+from harness.fileio import write_json_atomic, write_text_atomic
+from harness.models.quantize import PRESETS, quantize_file
+from harness.models.registry import load_registry
+from harness.models.store import ensure_model_file
+from harness.settings import MODELS_DIR
+from harness.settings import PROJECT_ROOT as ROOT
 
 TARGETS = (
     "default INT8 <= 26% of FP32 size, mean cosine >= 0.99, Spearman retention >= 99.5%; "

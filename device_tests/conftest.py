@@ -49,7 +49,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def signoff(request: pytest.FixtureRequest) -> Iterator[SignoffRun]:
     from harness.android.virtual import virtual_devices_for
-    from harness.signoff.compare import ParityGates
+    from harness.gates import ParityGates
 
     config = request.config
     options = DeployOptions(

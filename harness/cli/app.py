@@ -235,7 +235,7 @@ def _deploy_options(
 ) -> DeployOptions:
     from harness.android.adb import AdbServer
     from harness.android.contract import RunSettings
-    from harness.signoff.compare import ParityGates
+    from harness.gates import ParityGates
     from harness.signoff.pipeline import DeployOptions
 
     return DeployOptions(

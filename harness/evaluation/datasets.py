@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.models.registry import PROJECT_ROOT
+from harness.settings import DATA_DIR
 
-DATA_DIR = PROJECT_ROOT / "data"
 STSB_TEST = DATA_DIR / "stsb-en-test.csv"
 XQUAD_EN = DATA_DIR / "xquad.en.json"
 

@@ -14,8 +14,9 @@ import numpy as np
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, RetrievalSet, StsPair, load_squad_retrieval, load_sts_csv
 from harness.evaluation.embed import Embedder, cosine_rows
 from harness.fileio import sha256_file
-from harness.models.registry import MODELS_DIR, Gates, ModelSpec
-from harness.signoff.results import Gate
+from harness.gates import Gate, QualityGates
+from harness.models.registry import ModelSpec
+from harness.settings import CACHE_DIR
 
 Progress = Callable[[str], None]
 
@@ -123,7 +124,7 @@ def retrieval_metrics(
 class EmbeddingCache:
     """Baseline embeddings keyed by (model sha256, texts hash, pooling): FP32 runs are reused."""
 
-    def __init__(self, directory: Path = MODELS_DIR / "cache" / "embeddings") -> None:
+    def __init__(self, directory: Path = CACHE_DIR / "embeddings") -> None:
         self.directory = directory
 
     def get_or_compute(self, embedder: Embedder, model_sha: str, texts: Sequence[str]) -> np.ndarray:
@@ -219,7 +220,7 @@ def measure_latency(
     }
 
 
-def gate_results(report: EvalReport, gates: Gates) -> list[Gate]:
+def gate_results(report: EvalReport, gates: QualityGates) -> list[Gate]:
     checks = [
         ("mean_cosine", report.cosine_vs_baseline.get("mean"), gates.min_mean_cosine),
         ("p5_cosine", report.cosine_vs_baseline.get("p5"), gates.min_p5_cosine),

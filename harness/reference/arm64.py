@@ -31,14 +31,12 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError, InputError
+from harness.fileio import atomic_output, sha256_file
+from harness.settings import ARM64_RUN_TIMEOUT, ARM64_RUNNER, CACHE_DIR, ENV_ARM64_CPU, arm64_home
 
 ABI = "arm64-v8a"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_HOME = REPO_ROOT / ".cache" / "arm64"
-DEFAULT_CACHE_DIR = REPO_ROOT / "models" / "cache" / "arm64"
-RUNNER = REPO_ROOT / "scripts" / "arm64" / "run_model.py"
+DEFAULT_CACHE_DIR = CACHE_DIR / "arm64"
 NOT_SET_UP = "arm64 runtime not set up: run `make arm64-runtime`"
-DEFAULT_TIMEOUT = 1800.0  # seconds for one emulated run; FP32 on `-cpu max` is the slow case
 # Printed by ORT's cpuid code under emulation (qemu reports implementer 0); harmless.
 _NOISE = ("onnxruntime cpuid_info warning",)
 
@@ -86,13 +84,13 @@ class Arm64Runtime:
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise HarnessError(f"{manifest}: unreadable arm64 runtime manifest ({err}); {NOT_SET_UP}") from None
-        cpu = os.environ.get("AVA_ARM64_CPU")
+        cpu = os.environ.get(ENV_ARM64_CPU)
         return runtime.with_cpu(cpu) if cpu else runtime
 
     @classmethod
     def locate(cls, home: Path | None = None) -> Arm64Runtime | None:
         """The runtime set up under `home` (default `$AVA_ARM64_HOME` or `.cache/arm64`), or None."""
-        home = Path(home or os.environ.get("AVA_ARM64_HOME") or DEFAULT_HOME)
+        home = Path(home) if home else arm64_home()
         manifest = home / "runtime.json"
         if not manifest.is_file():
             return None
@@ -103,7 +101,7 @@ class Arm64Runtime:
         return runtime if runtime.available() else None
 
     def available(self) -> bool:
-        return self.root.is_dir() and os.access(self.qemu, os.X_OK) and self.python.is_file() and RUNNER.is_file()
+        return self.root.is_dir() and os.access(self.qemu, os.X_OK) and self.python.is_file() and ARM64_RUNNER.is_file()
 
     def with_cpu(self, cpu: str) -> Arm64Runtime:
         """The same runtime emulating another CPU model (`qemu-aarch64 -cpu help` lists them)."""
@@ -120,7 +118,7 @@ class Arm64Runtime:
         output_name: str,
         *,
         threads: int = 1,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = ARM64_RUN_TIMEOUT,
     ) -> list[np.ndarray]:
         """Run `model_path` on each feed dict under emulated aarch64 ORT; the raw `output_name`
         array per batch, in order. One emulated process for all batches."""
@@ -142,7 +140,7 @@ class Arm64Runtime:
             STATS.launches += 1
             try:
                 proc = subprocess.run(
-                    self.command(str(RUNNER), str(work)),
+                    self.command(str(ARM64_RUNNER), str(work)),
                     env=env,
                     capture_output=True,
                     text=True,
@@ -207,7 +205,7 @@ def reference_embeddings(
     batches = _check_feeds(feeds_batches)
     runtime = runtime or require_runtime()
     key_fields = {
-        "model_sha256": file_sha256(model_path),
+        "model_sha256": sha256_file(model_path),
         "inputs_sha256": feeds_sha256(batches),
         "output": output_name,
         "threads": str(threads),
@@ -227,36 +225,13 @@ def reference_embeddings(
             pass  # unreadable or foreign entry: recompute and overwrite
     STATS.cache_misses += 1
     outputs = runtime.run_embeddings(model_path, batches, output_name, threads=threads)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=f".{path.stem}.", suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(
-                handle,
-                __key__=np.array(json.dumps(key_fields, sort_keys=True)),
-                **{f"b{i}": out for i, out in enumerate(outputs)},
-            )
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(
+            handle,
+            __key__=np.array(json.dumps(key_fields, sort_keys=True)),
+            **{f"b{i}": out for i, out in enumerate(outputs)},
+        )
     return outputs
-
-
-_SHA_MEMO: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, memoised per (path, size, mtime) within the process."""
-    stat = Path(path).stat()
-    memo_key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-    if memo_key not in _SHA_MEMO:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        _SHA_MEMO[memo_key] = digest.hexdigest()
-    return _SHA_MEMO[memo_key]
 
 
 def feeds_sha256(feeds_batches: Sequence[Mapping[str, np.ndarray]]) -> str:

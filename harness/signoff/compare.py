@@ -11,23 +11,8 @@ import numpy as np
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
 from harness.evaluation.embed import cosine_rows
 from harness.evaluation.evaluate import CHAPTER_SIMILARITY_TEXT, CHAPTER_TEST_TEXT, retrieval_metrics
-from harness.models.registry import Gates
-from harness.signoff.results import Gate, ModelOnDevice
-
-
-@dataclass(frozen=True)
-class ParityGates:
-    """Device-side gates. Defaults: same model file => the device must match the host closely."""
-
-    min_parity_cosine: float = 0.999  # min over texts, device vs host, same file and token ids
-    min_token_agreement: float = 1.0  # end-to-end: fraction of texts the device tokenizes identically
-    max_latency_p50_ms: float = 250.0  # per text, batch of one (the app's embed(text))
-    min_retrieval_top1_retention: float = 0.9  # on-device mini retrieval vs host FP32
-    # INT8 kernels differ by CPU architecture by as much as quantization error (x86-64 vs aarch64
-    # min cosine ~0.98 on MiniLM): an arm64 phone's INT8 output is held strictly only against
-    # ARM64 kernels; against an x86 reference the divergence is reported ("report") unless asked
-    # to fail ("strict"). FP32 and FP16 agree across architectures (>= 0.9998) and stay strict.
-    cross_arch_int8: str = "report"
+from harness.gates import Gate, ParityGates, QualityGates
+from harness.signoff.results import ModelOnDevice
 
 
 @dataclass(frozen=True)
@@ -79,7 +64,7 @@ def compare_model(
     device_raw: dict,
     signoff: SignoffSet,
     parity: ParityGates,
-    quality: Gates,
+    quality: QualityGates,
     strict: bool = True,
     x86_embeddings: np.ndarray | None = None,
 ) -> ModelOnDevice:

@@ -42,9 +42,10 @@ from harness.errors import DeviceError, HarnessError, InputError
 from harness.evaluation.embed import Embedder
 from harness.evaluation.evaluate import EvalReport, evaluate
 from harness.fileio import sha256_file, write_json_atomic
+from harness.gates import ParityGates
 from harness.models.registry import MODELS_DIR, PROJECT_ROOT, ModelSpec, Registry, load_registry
 from harness.models.store import ensure_model_file
-from harness.signoff.compare import ParityGates, SignoffSet, compare_model, default_signoff_set
+from harness.signoff.compare import SignoffSet, compare_model, default_signoff_set
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
 
 Progress = Callable[[str, str], None]  # (serial or "host", message)

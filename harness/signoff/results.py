@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-@dataclass
-class Gate:
-    name: str
-    passed: bool
-    value: float | str | None = None
-    threshold: float | str | None = None
-    detail: str = ""
+from harness.gates import Gate
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 
 from harness import arm64
 from harness.android.contract import RunSettings
-from harness.signoff.compare import ParityGates
+from harness.gates import ParityGates
 from harness.signoff.pipeline import DeployOptions, deploy_test
 
 pytestmark = [pytest.mark.e2e, pytest.mark.arm64]

@@ -1,0 +1,68 @@
+"""Every gate's name, default and threshold, once.
+
+A gate is a figure compared with a threshold; its result is a `Gate` record. Host quality gates
+(`QualityGates`) come per variant from `models/registry.toml`; device gates (`ParityGates`) come
+from the command line; chapter 28A's own thresholds live in `harness.evaluation.chapter`.
+Lower layers (models, evaluation) and the sign-off both read this module, so it sits at the top
+of the package and imports nothing from the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from harness.errors import InputError
+
+
+@dataclass
+class Gate:
+    """One gate's outcome: `value` against `threshold`, with why it passed or failed."""
+
+    name: str
+    passed: bool
+    value: float | str | None = None
+    threshold: float | str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class QualityGates:
+    """Host quality of a variant against its FP32 original (minimums; 0.0 = not gated)."""
+
+    min_mean_cosine: float = 0.0
+    min_p5_cosine: float = 0.0
+    min_spearman_retention: float = 0.0
+    min_top1_retention: float = 0.0
+    min_ndcg10_retention: float = 0.0
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str) -> QualityGates:
+        return cls().merged(data, where)
+
+    def merged(self, overrides: Mapping[str, Any], where: str) -> QualityGates:
+        """These gates with the keys given in `overrides` replaced; every other gate is kept."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise InputError(f"{where}: unknown gate(s) {', '.join(sorted(unknown))}")
+        return replace(self, **{k: float(v) for k, v in overrides.items()})
+
+
+CrossArchInt8 = Literal["report", "strict"]
+
+
+@dataclass(frozen=True)
+class ParityGates:
+    """Device-side gates. Defaults: same model file => the device must match the host closely."""
+
+    min_parity_cosine: float = 0.999  # min over texts, device vs host, same file and token ids
+    min_token_agreement: float = 1.0  # end-to-end: fraction of texts the device tokenizes identically
+    max_latency_p50_ms: float = 250.0  # per text, batch of one (the app's embed(text))
+    min_retrieval_top1_retention: float = 0.9  # on-device mini retrieval vs host FP32
+    # INT8 kernels differ by CPU architecture by as much as quantization error (x86-64 vs aarch64
+    # min cosine ~0.98 on MiniLM): an arm64 phone's INT8 output is held strictly only against
+    # ARM64 kernels; against an x86 reference the divergence is reported ("report") unless asked
+    # to fail ("strict"). FP32 and FP16 agree across architectures (>= 0.9998) and stay strict.
+    cross_arch_int8: CrossArchInt8 = "report"
