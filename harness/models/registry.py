@@ -152,9 +152,7 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
             model_id = validate_model_id(entry["id"])
             gates = dict(default_gates)
             for variant, values in entry.get("gates", {}).items():
-                gates[variant] = replace(
-                    gates.get(variant, QualityGates()), **QualityGates.from_mapping(values, f"{where} gates").__dict__
-                )
+                gates[variant] = gates.get(variant, QualityGates()).merged(values, f"{where} gates.{variant}")
             spec = ModelSpec(
                 id=model_id,
                 base_id=model_id,

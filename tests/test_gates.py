@@ -1,0 +1,43 @@
+"""harness.gates: gate records and threshold merging (pure logic, no models, no devices)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import InputError
+from harness.gates import QualityGates
+from harness.models.registry import load_registry
+
+REGISTRY = """
+[gates.INT8]
+min_mean_cosine = 0.99
+min_p5_cosine = 0.97
+min_spearman_retention = 0.98
+
+[[model]]
+id = "AVA-TEST"
+original = "tiny"
+dimension = 8
+
+[model.gates.INT8]
+min_mean_cosine = 0.9
+"""
+
+
+def test_merge_replaces_only_the_keys_given():
+    base = QualityGates(min_mean_cosine=0.99, min_p5_cosine=0.97, min_spearman_retention=0.98)
+    merged = base.merged({"min_mean_cosine": 0.9}, "test")
+    assert merged == QualityGates(min_mean_cosine=0.9, min_p5_cosine=0.97, min_spearman_retention=0.98)
+
+
+def test_per_model_override_keeps_the_other_default_gates(tmp_path):
+    path = tmp_path / "registry.toml"
+    path.write_text(REGISTRY)
+    gates = load_registry(path).get("AVA-TEST-INT8").gate
+    assert gates.min_mean_cosine == 0.9
+    assert gates.min_p5_cosine == 0.97 and gates.min_spearman_retention == 0.98
+
+
+def test_unknown_gate_name_is_refused_with_where():
+    with pytest.raises(InputError, match=r"registry.toml: model #1 gates.INT8: unknown gate\(s\) min_mean_cosinee"):
+        QualityGates().merged({"min_mean_cosinee": 0.9}, "registry.toml: model #1 gates.INT8")
