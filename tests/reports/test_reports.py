@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from harness.reports.signoff import (
+from harness.reports.svg import (
     build_signoff_manifest,
     cosine_histogram_svg,
     print_summary,
