@@ -21,16 +21,25 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.fileio import atomic_output
+from harness.reports.formatting import (
+    PROP_ABI,
+    PROP_RELEASE,
+    PROP_SDK,
+    as_finite,
+    device_label,
+    fmt_bytes,
+    fmt_cos,
+    fmt_ms,
+    fmt_pct,
+    fmt_value,
+    gate_message,
+    needs_attention,
+)
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "signoff.html.j2"
 QUANTIZATION_TYPES = ("INT8", "FP16")
-# Props the report and manifest show; anything else stays in signoff.json only.
-PROP_MODEL = "ro.product.model"
-PROP_ABI = "ro.product.cpu.abi"
-PROP_SDK = "ro.build.version.sdk"
-PROP_RELEASE = "ro.build.version.release"
 
 REPORT_FILES = {
     "json": "signoff.json",
@@ -143,62 +152,9 @@ def summarize(run: SignoffRun) -> dict[str, Any]:
 # --- formatting helpers --------------------------------------------------------------------------
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None: report cells must not show 'nan' as if it were a measurement."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def fmt_value(value: Any, digits: int = 6) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    number = _num(value)
-    if number is None:
-        return str(value) if not isinstance(value, float) else "—"
-    if isinstance(value, int):
-        return str(value)
-    return f"{number:.{digits}g}"
-
-
-def _fmt_cos(value: Any) -> str:
-    number = _num(value)
-    return "—" if number is None else f"{number:.6f}"
-
-
-def _fmt_ms(value: Any) -> str:
-    number = _num(value)
-    return "—" if number is None else f"{number:.1f}"
-
-
-def _fmt_pct(value: Any) -> str:
-    number = _num(value)
-    return "—" if number is None else f"{number:.1%}"
-
-
-def _fmt_bytes(value: Any) -> str:
-    number = _num(value)
-    return "—" if number is None else f"{number / 1e6:.1f} MB"
-
-
 def _sanitise(name: str) -> str:
     # JUnit consumers split classnames on dots, so a serial such as 127.0.0.1:5555 must lose them.
     return re.sub(r"[^A-Za-z0-9_]", "_", name) or "unknown"
-
-
-def _device_label(device: DeviceRun) -> str:
-    return f"{device.serial} ({device.model_name})" if device.model_name else device.serial
-
-
-def _gate_message(gate: Gate) -> str:
-    message = f"{gate.name}: {fmt_value(gate.value)} vs threshold {fmt_value(gate.threshold)}"
-    return f"{message} ({gate.detail})" if gate.detail else message
 
 
 def _is_quantized(variant: str) -> bool:
@@ -272,7 +228,7 @@ def _device_suite(run: SignoffRun, device: DeviceRun) -> junit_xml.TestSuite:
         "run_id": run.run_id,
     }
     return junit_xml.TestSuite(
-        _device_label(device),
+        device_label(device),
         cases,
         hostname=device.serial,
         timestamp=run.created_at,
@@ -282,9 +238,9 @@ def _device_suite(run: SignoffRun, device: DeviceRun) -> junit_xml.TestSuite:
 
 
 def _gate_case(model_id: str, gate: Gate, classname: str) -> junit_xml.TestCase:
-    case = junit_xml.TestCase(f"{model_id}.{gate.name}", classname=classname, stdout=_gate_message(gate))
+    case = junit_xml.TestCase(f"{model_id}.{gate.name}", classname=classname, stdout=gate_message(gate))
     if not gate.passed:
-        case.add_failure_info(message=_gate_message(gate), failure_type="GateFailed")
+        case.add_failure_info(message=gate_message(gate), failure_type="GateFailed")
     return case
 
 
@@ -340,7 +296,7 @@ def _model_config(
 ) -> dict[str, Any]:
     quantized = _is_quantized(variant)
     quality = host.quality if host else {}
-    retention = _num(quality.get("sts_retention"))
+    retention = as_finite(quality.get("sts_retention"))
     on_devices = [(d, m) for d in run.devices for m in d.models if m.model_id == model_id]
     return {
         "id": model_id,
@@ -404,7 +360,7 @@ def print_summary(run: SignoffRun, console: Console) -> None:
     ):
         table.add_column(column, no_wrap=column in ("Model", "p50/p90 ms"))
     for device in run.devices:
-        label = Text(_device_label(device))
+        label = Text(device_label(device))
         if not device.models:
             table.add_row(label, Text("—"), _status_text(device.status), *[Text("—")] * 6)
         for model in device.models:
@@ -414,11 +370,11 @@ def print_summary(run: SignoffRun, console: Console) -> None:
                 label,
                 Text(model.model_id),
                 _status_text("passed" if model.passed else "failed"),
-                Text(_fmt_cos(model.parity.get("min_cosine"))),
-                Text(_fmt_pct(model.end_to_end.get("token_agreement"))),
-                Text(_fmt_cos(model.vs_fp32.get("mean_cosine"))),
-                Text(f"{_fmt_ms(latency.get('p50'))} / {_fmt_ms(latency.get('p90'))}"),
-                Text(_fmt_ms(latency.get("load_ms"))),
+                Text(fmt_cos(model.parity.get("min_cosine"))),
+                Text(fmt_pct(model.end_to_end.get("token_agreement"))),
+                Text(fmt_cos(model.vs_fp32.get("mean_cosine"))),
+                Text(f"{fmt_ms(latency.get('p50'))} / {fmt_ms(latency.get('p90'))}"),
+                Text(fmt_ms(latency.get("load_ms"))),
                 Text(", ".join(failed) or "—", style="red" if failed else ""),
             )
     if run.devices:
@@ -426,13 +382,13 @@ def print_summary(run: SignoffRun, console: Console) -> None:
     else:
         console.print(Text("No devices ran.", style="bold red"))
     for device in run.devices:
-        if _needs_attention(device):
+        if needs_attention(device):
             stage = f" [{device.stage}]" if device.stage else ""
             console.print(Text(f"{device.serial}{stage}: {device.error or device.status}", style="red"))
     for model in run.models:
         for gate in model.gates:
             if not gate.passed:
-                console.print(Text(f"host {model.model_id}: {_gate_message(gate)}", style="red"))
+                console.print(Text(f"host {model.model_id}: {gate_message(gate)}", style="red"))
     counts = summarize(run)
     verdict = "PASS" if run.passed else "FAIL"
     console.print(
@@ -442,11 +398,6 @@ def print_summary(run: SignoffRun, console: Console) -> None:
             style="bold green" if run.passed else "bold red",
         )
     )
-
-
-def _needs_attention(device: DeviceRun) -> bool:
-    # A device left "pending" never finished; it is as much a problem as one that errored.
-    return bool(device.error) or device.status not in ("passed", "failed")
 
 
 def _status_text(status: str) -> Text:
@@ -468,10 +419,10 @@ def render_html(run: SignoffRun) -> str:
         lstrip_blocks=True,
     )
     env.filters["value"] = fmt_value
-    env.filters["cos"] = _fmt_cos
-    env.filters["ms"] = _fmt_ms
-    env.filters["pct"] = _fmt_pct
-    env.filters["mb"] = _fmt_bytes
+    env.filters["cos"] = fmt_cos
+    env.filters["ms"] = fmt_ms
+    env.filters["pct"] = fmt_pct
+    env.filters["mb"] = fmt_bytes
     env.filters["breakable"] = _breakable
     return env.get_template(HTML_TEMPLATE).render(**_html_context(run))
 
@@ -510,7 +461,7 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
         "host_rows": host_rows,
         "quality_keys": quality_keys,
         "device_info": [_device_info(d) for d in run.devices],
-        "errors": [d for d in run.devices if _needs_attention(d)],
+        "errors": [d for d in run.devices if needs_attention(d)],
         "cosine_plots": [
             {"label": label, "svg": cosine_histogram_svg(values, threshold=threshold, title=label)}
             for label, values, threshold in cosine_series
@@ -528,7 +479,7 @@ def _breakable(text: str) -> Markup:
 def _device_info(device: DeviceRun) -> dict[str, Any]:
     return {
         "device": device,
-        "label": _device_label(device),
+        "label": device_label(device),
         "props": {
             "model": device.model_name,
             "abi": device.props.get(PROP_ABI, ""),
@@ -536,7 +487,7 @@ def _device_info(device: DeviceRun) -> dict[str, Any]:
             "release": device.props.get(PROP_RELEASE, ""),
             "server": device.server,
             "stage": device.stage,
-            "seconds": f"{device.seconds:.1f}" if _num(device.seconds) is not None else "",
+            "seconds": f"{device.seconds:.1f}" if as_finite(device.seconds) is not None else "",
         },
         "health": _flatten(device.health),
         "instrumentation": _flatten(device.instrumentation),
@@ -544,7 +495,7 @@ def _device_info(device: DeviceRun) -> dict[str, Any]:
 
 
 def _gate_threshold(model: ModelOnDevice, name: str) -> float | None:
-    return next((_num(g.threshold) for g in model.gates if g.name == name), None)
+    return next((as_finite(g.threshold) for g in model.gates if g.name == name), None)
 
 
 # --- inline SVG plots ----------------------------------------------------------------------------
@@ -593,7 +544,7 @@ def cosine_histogram_svg(
 ) -> Markup | None:
     """Histogram of per-text parity cosines, binned on the data's own range (they cluster just
     below 1.0, so fixed 0..1 bins would put every text in one bar). None when there is no data."""
-    finite = [v for v in (_num(x) for x in values) if v is not None]
+    finite = [v for v in (as_finite(x) for x in values) if v is not None]
     if not finite:
         return None
     lo, hi = min(finite), max(finite)
@@ -689,8 +640,8 @@ def latency_svg(
     summary percentiles get p50/p90/p99 markers. None when no row has anything to draw."""
     rows = []
     for serial, model_id, samples, summary, budget in series:
-        finite = sorted(v for v in (_num(x) for x in samples) if v is not None)
-        marks = {k: _num(summary.get(k)) for k in ("p50", "p90", "p99")}
+        finite = sorted(v for v in (as_finite(x) for x in samples) if v is not None)
+        marks = {k: as_finite(summary.get(k)) for k in ("p50", "p90", "p99")}
         rows.append((serial, model_id, finite, {k: v for k, v in marks.items() if v is not None}, budget))
     if not any(r[2] or r[3] for r in rows):
         return None
