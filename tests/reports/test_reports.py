@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from harness.reports.junit import render_junit
 from harness.reports.svg import (
     build_signoff_manifest,
     cosine_histogram_svg,
     print_summary,
     render_html,
-    render_junit,
     summarize,
     write_reports,
 )
