@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import instrumentation as instr
+from harness.android import instrumentation as instr
 from harness.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "transcripts"
