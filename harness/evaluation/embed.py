@@ -165,10 +165,3 @@ def pool(output: np.ndarray, attention_mask: np.ndarray, pooling: str, normalize
         norms = np.linalg.norm(output, axis=1, keepdims=True)
         output = output / np.clip(norms, 1e-12, None)
     return output.astype(np.float32, copy=False)
-
-
-def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two [n, d] arrays, computed in float64."""
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    denom = np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1)
-    return (a64 * b64).sum(axis=1) / np.clip(denom, 1e-30, None)

@@ -11,32 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.evaluation import chapter
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, RetrievalSet, StsPair, load_squad_retrieval, load_sts_csv
-from harness.evaluation.embed import Embedder, cosine_rows
+from harness.evaluation.embed import Embedder
+from harness.evaluation.metrics import cosine_rows, retrieval_metrics, spearman
 from harness.fileio import sha256_file
 from harness.gates import Gate, QualityGates
 from harness.models.registry import ModelSpec
 from harness.settings import CACHE_DIR
 
 Progress = Callable[[str], None]
-
-# Chapter 28A.6, tests 2-4, verbatim.
-CHAPTER_TEST_TEXT = "Test document"
-CHAPTER_SIMILARITY_TEXT = "Artificial intelligence is transforming the world"
-CHAPTER_RAG_DOCS = {"1": "AI transforms industries", "2": "ML improves predictions", "3": "Weather is sunny"}
-CHAPTER_RAG_QUERY = "artificial intelligence"
-CHAPTER_NORM_RANGE = (0.5, 2.0)
-CHAPTER_MIN_COSINE = 0.95
-
-
-@dataclass
-class RetrievalMetrics:
-    top1: float
-    top5: float
-    mrr10: float
-    ndcg10: float
-    queries: int
-    documents: int
 
 
 @dataclass
@@ -71,56 +55,6 @@ class EvalReport:
         return data
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rho with average ranks for ties (as scipy.stats.spearmanr)."""
-    rx, ry = _average_ranks(np.asarray(x, dtype=np.float64)), _average_ranks(np.asarray(y, dtype=np.float64))
-    rx -= rx.mean()
-    ry -= ry.mean()
-    denom = np.sqrt((rx * rx).sum() * (ry * ry).sum())
-    return float((rx * ry).sum() / denom) if denom else 0.0
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        end = start
-        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
-    return ranks
-
-
-def retrieval_metrics(
-    query_vectors: np.ndarray,
-    doc_vectors: np.ndarray,
-    doc_ids: Sequence[str],
-    query_ids: Sequence[str],
-    qrels: dict[str, dict[str, int]],
-) -> RetrievalMetrics:
-    scores = query_vectors.astype(np.float64) @ doc_vectors.astype(np.float64).T
-    k = min(10, len(doc_ids))
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    top1 = top5 = mrr = ndcg = 0.0
-    for row, query_id in enumerate(query_ids):
-        relevant = qrels[query_id]
-        ranked = [doc_ids[i] for i in top[row]]
-        hits = [relevant.get(doc, 0) for doc in ranked]
-        top1 += 1.0 if hits[0] > 0 else 0.0
-        top5 += 1.0 if any(h > 0 for h in hits[:5]) else 0.0
-        first = next((i for i, h in enumerate(hits) if h > 0), None)
-        mrr += 1.0 / (first + 1) if first is not None else 0.0
-        dcg = sum((2**h - 1) / np.log2(i + 2) for i, h in enumerate(hits))
-        ideal = sorted(relevant.values(), reverse=True)[:k]
-        idcg = sum((2**h - 1) / np.log2(i + 2) for i, h in enumerate(ideal))
-        ndcg += dcg / idcg if idcg else 0.0
-    n = len(query_ids)
-    return RetrievalMetrics(top1 / n, top5 / n, mrr / n, ndcg / n, n, len(doc_ids))
-
-
 class EmbeddingCache:
     """Baseline embeddings keyed by (model sha256, texts hash, pooling): FP32 runs are reused."""
 
@@ -145,58 +79,6 @@ class EmbeddingCache:
         with atomic_output(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, vectors)
         return vectors
-
-
-def chapter_tests(candidate: Embedder, baseline: Embedder, min_cosine: float) -> list[Gate]:
-    """Chapter 28A.6 tests 1-4 on the host."""
-    results = [
-        Gate(
-            "test1_loads_with_dimension",
-            candidate.session is not None and _output_dim(candidate) == candidate.spec.dimension,
-            _output_dim(candidate),
-            candidate.spec.dimension,
-        )
-    ]
-    vector = candidate.embed([CHAPTER_TEST_TEXT]).vectors[0]
-    norm = float(np.linalg.norm(vector))
-    finite = bool(np.all(np.isfinite(vector)))
-    results.append(
-        Gate(
-            "test2_embeddings_valid",
-            finite
-            and vector.shape[0] == candidate.spec.dimension
-            and CHAPTER_NORM_RANGE[0] < norm < CHAPTER_NORM_RANGE[1],
-            round(norm, 6),
-            f"finite, dim {candidate.spec.dimension}, {CHAPTER_NORM_RANGE[0]} < L2 norm < {CHAPTER_NORM_RANGE[1]}",
-        )
-    )
-    pair = np.stack(
-        [candidate.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0], baseline.embed([CHAPTER_SIMILARITY_TEXT]).vectors[0]]
-    )
-    cosine = float(cosine_rows(pair[:1], pair[1:])[0])
-    results.append(Gate("test3_cosine_vs_fp32", cosine > min_cosine, round(cosine, 6), min_cosine))
-    ranking = rag_ranking(candidate)
-    results.append(
-        Gate(
-            "test4_rag_ranking",
-            ranking[0] == "1" and ranking[0] != "3",
-            ",".join(ranking),
-            "doc 1 (AI) first, doc 3 (weather) not first",
-        )
-    )
-    return results
-
-
-def rag_ranking(embedder: Embedder) -> list[str]:
-    doc_ids = list(CHAPTER_RAG_DOCS)
-    docs = embedder.embed([CHAPTER_RAG_DOCS[d] for d in doc_ids]).vectors
-    query = embedder.embed([CHAPTER_RAG_QUERY]).vectors
-    scores = cosine_rows(np.repeat(query, len(docs), axis=0), docs)
-    return [doc_ids[i] for i in np.argsort(-scores, kind="stable")]
-
-
-def _output_dim(embedder: Embedder) -> int:
-    return int(embedder.embed(["dimension probe"]).vectors.shape[1])
 
 
 def measure_latency(
@@ -267,7 +149,7 @@ def evaluate(
         baseline_size_bytes=baseline.model_path.stat().st_size,
     )
     progress("chapter 28A tests 1-4")
-    report.chapter_tests = chapter_tests(candidate, baseline, CHAPTER_MIN_COSINE)
+    report.chapter_tests = chapter.run_tests(candidate, baseline)
 
     sts_pairs = load_sts_csv(STSB_TEST) if sts_pairs is None else sts_pairs
     retrieval_sets = [load_squad_retrieval(XQUAD_EN, "xquad_en")] if retrieval_sets is None else retrieval_sets
@@ -322,7 +204,7 @@ def evaluate(
 
     if latency_texts > 0:
         progress(f"host latency: {latency_texts} sentences, interleaved with the baseline")
-        sample = [p.sentence1 for p in (sts_pairs or [])][:latency_texts] or [CHAPTER_SIMILARITY_TEXT]
+        sample = [p.sentence1 for p in (sts_pairs or [])][:latency_texts] or [chapter.SIMILARITY_TEXT]
         timings = measure_latency({"candidate": candidate, "baseline": baseline}, sample)
         report.latency_ms = {
             "p50": timings["candidate"]["p50"],

@@ -8,9 +8,9 @@ from functools import cache
 
 import numpy as np
 
+from harness.evaluation import chapter
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
-from harness.evaluation.embed import cosine_rows
-from harness.evaluation.evaluate import CHAPTER_SIMILARITY_TEXT, CHAPTER_TEST_TEXT, retrieval_metrics
+from harness.evaluation.metrics import RetrievalMetrics, cosine_rows, percentiles, retrieval_metrics
 from harness.gates import Gate, ParityGates, QualityGates
 from harness.signoff.results import ModelOnDevice
 
@@ -28,7 +28,7 @@ class SignoffSet:
 
 @cache
 def default_signoff_set(sts_sentences: int = 16, paragraphs: int = 8, questions_per_paragraph: int = 2) -> SignoffSet:
-    texts: list[str] = [CHAPTER_SIMILARITY_TEXT, CHAPTER_TEST_TEXT]
+    texts: list[str] = [chapter.SIMILARITY_TEXT, chapter.TEST_TEXT]
     for pair in load_sts_csv(STSB_TEST)[: sts_sentences // 2]:
         texts += [pair.sentence1, pair.sentence2]
     xquad = load_squad_retrieval(XQUAD_EN)
@@ -43,13 +43,6 @@ def default_signoff_set(sts_sentences: int = 16, paragraphs: int = 8, questions_
             texts.append(xquad.queries[question])
             qrels.append(doc_index)
     return SignoffSet(tuple(texts), tuple(query_rows), tuple(doc_rows), tuple(qrels))
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    if not samples:
-        return {}
-    values = np.asarray(samples, dtype=np.float64)
-    return {f"p{p}": float(np.percentile(values, p)) for p in (50, 90, 99)} | {"n": float(len(values))}
 
 
 def compare_model(
@@ -122,13 +115,13 @@ def compare_model(
         gates.append(
             Gate(
                 "fp32_test3_cosine",
-                float(to_fp32[0]) > 0.95,
+                float(to_fp32[0]) > chapter.MIN_COSINE,
                 float(to_fp32[0]),
-                0.95,
+                chapter.MIN_COSINE,
                 "chapter 28A test 3 on the device's vector",
             )
         )
-        result.chapter_tests["test3_cosine_vs_fp32"] = float(to_fp32[0]) > 0.95
+        result.chapter_tests["test3_cosine_vs_fp32"] = float(to_fp32[0]) > chapter.MIN_COSINE
         got = _mini_retrieval(device_embeddings, signoff)
         ref = _mini_retrieval(host_fp32_embeddings, signoff)
         result.vs_fp32.update(
@@ -197,7 +190,7 @@ def compare_model(
     return result
 
 
-def _mini_retrieval(vectors: np.ndarray, signoff: SignoffSet):  # -> RetrievalMetrics
+def _mini_retrieval(vectors: np.ndarray, signoff: SignoffSet) -> RetrievalMetrics:
     queries = vectors[list(signoff.query_rows)]
     docs = vectors[list(signoff.doc_rows)]
     doc_ids = [str(i) for i in range(len(signoff.doc_rows))]

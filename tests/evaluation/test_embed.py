@@ -7,7 +7,8 @@ import onnxruntime as ort
 import pytest
 
 from harness.errors import InputError
-from harness.evaluation.embed import Embedder, cosine_rows, pool
+from harness.evaluation.embed import Embedder, pool
+from harness.evaluation.metrics import cosine_rows
 
 SENTENCES = ["A man is playing a guitar.", "The weather is sunny today.", "ok", "Quantized models must rank alike."]
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
-from harness.evaluation.evaluate import EmbeddingCache, evaluate, retrieval_metrics, spearman
+from harness.evaluation.evaluate import EmbeddingCache, evaluate
+from harness.evaluation.metrics import retrieval_metrics, spearman
 from tests.helpers import run_cli
 
 
