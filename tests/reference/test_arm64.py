@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import arm64
 from harness.errors import HarnessError, InputError
+from harness.reference import arm64
 from harness.reference.arm64 import NOT_SET_UP, Arm64Runtime, feeds_sha256, reference_embeddings, run_embeddings
 
 REPO = Path(__file__).resolve().parents[2]

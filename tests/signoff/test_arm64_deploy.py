@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import arm64
 from harness.android.contract import RunSettings
 from harness.gates import ParityGates
+from harness.reference import arm64
 from harness.signoff.pipeline import DeployOptions, deploy_test
 
 pytestmark = [pytest.mark.e2e, pytest.mark.arm64]
