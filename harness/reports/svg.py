@@ -34,6 +34,7 @@ from harness.reports.formatting import (
     gate_message,
     needs_attention,
 )
+from harness.reports.json_report import dump_json, signoff_document, summarize
 from harness.reports.junit import render_junit
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
 
@@ -60,12 +61,10 @@ def write_reports(run: SignoffRun, directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {key: directory / name for key, name in REPORT_FILES.items()}
 
-    signoff = run.to_dict()
-    signoff["summary"] = summarize(run)
-    _write(paths["json"], _dump_json(signoff), _verify_json)
+    _write(paths["json"], dump_json(signoff_document(run)), _verify_json)
     _write(paths["junit"], render_junit(run), _verify_junit)
     _write(paths["html"], render_html(run), _verify_html)
-    _write(paths["manifest"], _dump_json(build_signoff_manifest(run)), _verify_json)
+    _write(paths["manifest"], dump_json(build_signoff_manifest(run)), _verify_json)
     return paths
 
 
@@ -88,65 +87,6 @@ def _verify_html(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     if not text.rstrip().endswith("</html>"):
         raise ValueError(f"{path}: HTML is incomplete")
-
-
-def _dump_json(data: Any) -> str:
-    # allow_nan=False: NaN/Infinity are not JSON, and CI tools reject the whole file over one.
-    return json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n"
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    item = getattr(value, "item", None)  # numpy scalars that slipped into a dict
-    if callable(item):
-        return _json_safe(item())
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
-# --- summary counts ------------------------------------------------------------------------------
-
-
-def summarize(run: SignoffRun) -> dict[str, Any]:
-    """Counts for signoff.json, the HTML header and CI logs."""
-    statuses = [d.status for d in run.devices]
-    pairs = [m for d in run.devices for m in d.models]
-    device_gates = [g for m in pairs for g in m.gates]
-    host_gates = [g for m in run.models for g in m.gates]
-    return {
-        "passed": run.passed,
-        "devices": {
-            "total": len(run.devices),
-            "passed": statuses.count("passed"),
-            "failed": statuses.count("failed"),
-            "error": statuses.count("error"),
-            "other": sum(s not in ("passed", "failed", "error") for s in statuses),
-        },
-        "models": {
-            "host": len(run.models),
-            "host_passed": sum(bool(m.gates) and all(g.passed for g in m.gates) for m in run.models),
-            "on_device": len(pairs),
-            "on_device_passed": sum(m.passed for m in pairs),
-            "on_device_failed": sum(not m.passed for m in pairs),
-        },
-        "gates": {
-            "total": len(device_gates) + len(host_gates),
-            "passed": sum(g.passed for g in device_gates + host_gates),
-            "failed": sum(not g.passed for g in device_gates + host_gates),
-            "device_passed": sum(g.passed for g in device_gates),
-            "device_failed": sum(not g.passed for g in device_gates),
-            "host_passed": sum(g.passed for g in host_gates),
-            "host_failed": sum(not g.passed for g in host_gates),
-        },
-    }
 
 
 # --- formatting helpers --------------------------------------------------------------------------

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from harness.reports.json_report import summarize
 from harness.reports.junit import render_junit
 from harness.reports.svg import (
     build_signoff_manifest,
     cosine_histogram_svg,
     print_summary,
     render_html,
-    summarize,
     write_reports,
 )
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
