@@ -1,4 +1,6 @@
-"""Release manifest in the shape of chapter 28A.7's ModelConfig, with measured quality."""
+"""manifest.json: the release manifest, one chapter 28A.7 ModelConfig per model with its measured
+quality; for the `manifest` option of the eval command and for a sign-off run (host quality plus
+each device's parity and latency)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,11 @@ from harness import __version__
 from harness.evaluation.evaluate import EvalReport
 from harness.fileio import write_json_atomic
 from harness.models.registry import ModelSpec
+from harness.reports.formatting import PROP_ABI, PROP_RELEASE, PROP_SDK, as_finite
+from harness.reports.json_report import summarize
+from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
+
+QUANTIZATION_TYPES = ("INT8", "FP16")
 
 
 def model_config(spec: ModelSpec, report: EvalReport) -> dict[str, Any]:
@@ -57,3 +64,94 @@ def write_manifest(
 ) -> Path:
     write_json_atomic(path, build_manifest(entries, extra))
     return path
+
+
+def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
+    """The release manifest: chapter 28A.7 ModelConfig per model, with the host quality and each
+    device's measured parity and latency, plus the devices and versions it was signed off on."""
+    host_ids = [m.model_id for m in run.models]
+    device_only: dict[str, ModelOnDevice] = {}
+    for device in run.devices:
+        for model in device.models:
+            if model.model_id not in host_ids:
+                device_only.setdefault(model.model_id, model)
+    models = [_model_config(run, m.model_id, m.variant, m.sha256, m.size_bytes, m) for m in run.models]
+    models += [_model_config(run, m.model_id, m.variant, m.sha256, m.size_bytes, None) for m in device_only.values()]
+    return {
+        "runId": run.run_id,
+        "createdAt": run.created_at,
+        "harnessVersion": run.harness_version,
+        "onnxruntimeVersion": run.onnxruntime_version,
+        "passed": run.passed,
+        "summary": summarize(run),
+        "models": models,
+        "devices": [
+            {
+                "serial": d.serial,
+                "model": d.model_name,
+                "abi": d.props.get(PROP_ABI),
+                "sdk": d.props.get(PROP_SDK),
+                "release": d.props.get(PROP_RELEASE),
+                "status": d.status,
+                "passed": d.passed,
+                "error": d.error,
+                "stage": d.stage,
+                "ortVersions": sorted({m.ort_version for m in d.models if m.ort_version}),
+            }
+            for d in run.devices
+        ],
+    }
+
+
+def _model_config(
+    run: SignoffRun, model_id: str, variant: str, sha256: str, size_bytes: int, host: HostModel | None
+) -> dict[str, Any]:
+    quantized = _is_quantized(variant)
+    quality = host.quality if host else {}
+    retention = as_finite(quality.get("sts_retention"))
+    on_devices = [(d, m) for d in run.devices for m in d.models if m.model_id == model_id]
+    return {
+        "id": model_id,
+        "path": f"models/{model_id}.onnx",
+        "sha256": sha256,
+        "sizeBytes": size_bytes,
+        "isQuantized": quantized,
+        "quantizationType": variant.upper() if variant.upper() in QUANTIZATION_TYPES else None,
+        "baselineQuality": 1.0,
+        # Same convention as harness/manifest.py: only a quantized model has a quantized quality.
+        "quantizedQuality": retention if quantized else None,
+        "variant": variant,
+        "baselineSizeBytes": host.baseline_size_bytes if host else None,
+        "hostQuality": quality,
+        "hostGates": [_gate_dict(g) for g in host.gates] if host else [],
+        "hostGatesPassed": bool(host.gates) and all(g.passed for g in host.gates) if host else None,
+        "devices": [_device_measurement(d, m, sha256) for d, m in on_devices],
+        "passedOnAllDevices": bool(on_devices) and all(m.passed for _, m in on_devices),
+    }
+
+
+def _device_measurement(device: DeviceRun, model: ModelOnDevice, host_sha256: str) -> dict[str, Any]:
+    return {
+        "serial": device.serial,
+        "deviceModel": device.model_name,
+        "passed": model.passed,
+        "sha256Matches": model.sha256 == host_sha256,
+        "pushed": model.pushed,
+        "parityReference": model.reference,
+        "parity": model.parity,
+        "endToEnd": model.end_to_end,
+        "vsFp32": model.vs_fp32,
+        "latencyMs": model.latency_ms,
+        "peakMemoryKb": model.peak_memory_kb,
+        "ortVersion": model.ort_version,
+        "executionProvider": model.execution_provider,
+        "failedGates": [g.name for g in model.gates if not g.passed],
+    }
+
+
+def _gate_dict(gate: Gate) -> dict[str, Any]:
+    return {"name": gate.name, "passed": gate.passed, "value": gate.value, "threshold": gate.threshold}
+
+
+def _is_quantized(variant: str) -> bool:
+    return variant.upper() != "FP32"

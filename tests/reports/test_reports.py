@@ -15,8 +15,8 @@ from rich.console import Console
 
 from harness.reports.json_report import summarize
 from harness.reports.junit import render_junit
+from harness.reports.manifest import build_signoff_manifest
 from harness.reports.svg import (
-    build_signoff_manifest,
     cosine_histogram_svg,
     print_summary,
     render_html,
