@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import device_contract as dc
+from harness.android import contract as dc
 from harness.android.contract import DevicePaths, RunSettings, build_request
 from harness.models.registry import load_registry
 
@@ -70,6 +70,7 @@ def host_request(settings: RunSettings | None = None, model_ids: tuple[str, ...]
 # -- request.json: the Kotlin reader parses every field the harness writes -------------------------
 
 
+@pytest.mark.jvm
 @pytest.mark.parametrize(
     ("settings", "model_ids"),
     [
@@ -98,6 +99,7 @@ def test_kotlin_reads_the_harness_request(
     }
 
 
+@pytest.mark.jvm
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
@@ -228,6 +230,7 @@ def _kotlin_writes(classpath: str, tmp_path: Path, embeddings: np.ndarray, token
     return out
 
 
+@pytest.mark.jvm
 def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_path: Path) -> None:
     request = _tiny_request()
     model = request["models"][0]
@@ -262,6 +265,7 @@ def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_pa
     assert set(kotlin_result) == documented
 
 
+@pytest.mark.jvm
 def test_kotlin_and_reference_agree_when_the_model_is_missing(kotlin_classpath: str, tmp_path: Path) -> None:
     """A model that did not load: the keys that are absent (coldMs, dimension, ragRanking) and null
     (loadMs) are the same on both sides."""
@@ -276,6 +280,7 @@ def test_kotlin_and_reference_agree_when_the_model_is_missing(kotlin_classpath: 
     assert kotlin_result == ref_result
 
 
+@pytest.mark.jvm
 def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Path) -> None:
     """Every header length class (the 64-byte alignment, numpy's spare growth spaces), both sides."""
     from ava_reference.runner import _npy_bytes
@@ -297,6 +302,7 @@ def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Pa
     assert (out / "embeddings.npy").read_bytes() == _npy_bytes(special)
 
 
+@pytest.mark.jvm
 def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpath: str, tmp_path: Path) -> None:
     from ava_reference.runner import _pool
 
@@ -352,6 +358,7 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
 # -- the Kotlin test class itself: names, keys and paths of the contract ---------------------------
 
 
+@pytest.mark.jvm
 def test_kotlin_test_class_matches_the_contract(kotlin_classpath: str) -> None:
     source = (KOTLIN_SRC / "EmbeddingSignoffTest.kt").read_text()
     package = re.search(r"^package ([\w.]+)", source, re.M).group(1)
@@ -375,6 +382,7 @@ def test_kotlin_test_class_matches_the_contract(kotlin_classpath: str) -> None:
     assert "com/augmentalis/ava/harness/EmbeddingSignoffTest.class" in jar.stdout.split()
 
 
+@pytest.mark.jvm
 def test_build_is_cached(kotlin_classpath: str) -> None:
     result = subprocess.run(["bash", str(ANDROID / "build.sh")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "up to date" in result.stderr, result.stderr

@@ -1,6 +1,6 @@
 // CI tool (not shipped to the phone): runs the sign-off's file-format helpers (RequestReader,
 // NpyWriter, ResultWriter/Json, AtomicFiles, SignoffMath) on a plain JVM so that
-// tests/test_device_contract.py can check them against the harness and the Python reference.
+// tests/android/test_contract.py can check them against the harness and the Python reference.
 //
 //   request <request.json> <parsed.json>   parse a harness-written request.json, write back every field
 //   write <values.json> <outDir>           write embeddings.npy, token_ids_e2e.json, result.json from values

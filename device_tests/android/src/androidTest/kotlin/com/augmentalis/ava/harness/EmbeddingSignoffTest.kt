@@ -17,7 +17,7 @@ import java.util.Locale
 
 /**
  * The sign-off of device contract v1 (device_tests/CONTRACT.md), the Kotlin twin of
- * device_tests/reference/runner.py.
+ * ava_reference/runner.py.
  *
  * One JUnit test per model and check, named `<check>[<modelId>]`: a Parameterized runner over the
  * request's models (`name = "{0}"` makes the method names `modelLoads[AVA-ONX-384-BASE-INT8]`, ...).

@@ -11,7 +11,7 @@ import java.nio.ByteOrder
  * length, then an ASCII Python-dict header padded with spaces and ended by `\n` so that the data
  * starts at a multiple of 64 bytes. Like `np.save` (NumPy >= 1.23), the header also reserves spare
  * spaces after the dict for the first axis to grow to 21 digits, so the bytes are identical to
- * what the Python reference's `np.save` writes (tests/test_device_contract.py compares them).
+ * what the Python reference's `np.save` writes (tests/android/test_contract.py compares them).
  */
 object NpyWriter {
     private const val ARRAY_ALIGN = 64

@@ -6,7 +6,7 @@ import java.io.File
 
 // request.json of device contract v1 (device_tests/CONTRACT.md), parsed with org.json (android.jar's
 // copy on the phone). JVM-only on purpose: build.sh compiles this file without any Android class and
-// tests/test_device_contract.py feeds it requests written by the harness.
+// tests/android/test_contract.py feeds it requests written by the harness.
 
 const val CONTRACT = "ava-harness-device/1"
 
@@ -17,7 +17,7 @@ val MODES: List<String> = listOf("model_parity", "end_to_end", "both")
 val EXECUTION_PROVIDERS: List<String> = listOf("CPU", "NNAPI", "XNNPACK")
 val POOLINGS: List<String> = listOf("none", "mean", "cls")
 
-/** Same rule as the host's harness.registry.MODEL_ID_PATTERN: IDs become file names. */
+/** Same rule as the host's harness.models.registry.MODEL_ID_PATTERN: IDs become file names. */
 private val SAFE_ID = Regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 class ModelRequest(

@@ -5,7 +5,7 @@ import kotlin.math.floor
 import kotlin.math.max
 import kotlin.math.sqrt
 
-/** The numeric rules of the Python reference (device_tests/reference/runner.py), for one text. */
+/** The numeric rules of the Python reference (ava_reference/runner.py), for one text. */
 object SignoffMath {
     /**
      * `_pool` for a batch of one: a rank-3 output `[1, seq, dim]` is mean-pooled over the sequence
