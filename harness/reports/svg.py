@@ -15,9 +15,6 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from harness.fileio import atomic_output
 from harness.reports.formatting import (
@@ -31,7 +28,6 @@ from harness.reports.formatting import (
     fmt_ms,
     fmt_pct,
     fmt_value,
-    gate_message,
     needs_attention,
 )
 from harness.reports.json_report import dump_json, signoff_document, summarize
@@ -101,70 +97,6 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-# --- terminal summary ----------------------------------------------------------------------------
-
-
-def print_summary(run: SignoffRun, console: Console) -> None:
-    """Device × model table, device errors in red, host gate failures, then PASS or FAIL."""
-    table = Table(title=f"Sign-off {run.run_id}")
-    for column in (
-        "Device",
-        "Model",
-        "Status",
-        "Parity min cos",
-        "E2E tokens",
-        "Cos vs FP32",
-        "p50/p90 ms",
-        "Load ms",
-        "Failed gates",
-    ):
-        table.add_column(column, no_wrap=column in ("Model", "p50/p90 ms"))
-    for device in run.devices:
-        label = Text(device_label(device))
-        if not device.models:
-            table.add_row(label, Text("—"), _status_text(device.status), *[Text("—")] * 6)
-        for model in device.models:
-            latency = model.latency_ms
-            failed = [g.name for g in model.gates if not g.passed] or (["no gates"] if not model.gates else [])
-            table.add_row(
-                label,
-                Text(model.model_id),
-                _status_text("passed" if model.passed else "failed"),
-                Text(fmt_cos(model.parity.get("min_cosine"))),
-                Text(fmt_pct(model.end_to_end.get("token_agreement"))),
-                Text(fmt_cos(model.vs_fp32.get("mean_cosine"))),
-                Text(f"{fmt_ms(latency.get('p50'))} / {fmt_ms(latency.get('p90'))}"),
-                Text(fmt_ms(latency.get("load_ms"))),
-                Text(", ".join(failed) or "—", style="red" if failed else ""),
-            )
-    if run.devices:
-        console.print(table)
-    else:
-        console.print(Text("No devices ran.", style="bold red"))
-    for device in run.devices:
-        if needs_attention(device):
-            stage = f" [{device.stage}]" if device.stage else ""
-            console.print(Text(f"{device.serial}{stage}: {device.error or device.status}", style="red"))
-    for model in run.models:
-        for gate in model.gates:
-            if not gate.passed:
-                console.print(Text(f"host {model.model_id}: {gate_message(gate)}", style="red"))
-    counts = summarize(run)
-    verdict = "PASS" if run.passed else "FAIL"
-    console.print(
-        Text(
-            f"{verdict}: {counts['devices']['passed']}/{counts['devices']['total']} devices passed, "
-            f"{counts['gates']['failed']} of {counts['gates']['total']} gates failed",
-            style="bold green" if run.passed else "bold red",
-        )
-    )
-
-
-def _status_text(status: str) -> Text:
-    style = {"passed": "green", "failed": "red", "error": "bold red"}.get(status, "yellow")
-    return Text(status, style=style)
 
 
 # --- HTML ----------------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from harness.reports.junit import render_junit
 from harness.reports.manifest import build_signoff_manifest
 from harness.reports.svg import (
     cosine_histogram_svg,
-    print_summary,
     render_html,
     write_reports,
 )
+from harness.reports.terminal import print_summary
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
 
 BASE = "AVA-ONX-384-BASE-INT8"
