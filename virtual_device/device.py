@@ -11,10 +11,10 @@ import socket
 import tempfile
 from pathlib import Path
 
-from virtual_device.transport import protocol as p
 from virtual_device.config import DeviceConfig
 from virtual_device.faults import FaultInjector
 from virtual_device.storage import Storage
+from virtual_device.transport import protocol as p
 from virtual_device.transport.streams import Stream, StreamClosed
 
 log = logging.getLogger("virtual_device")

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from virtual_device.transport import protocol as p
 from virtual_device.host import VirtualDeviceHandle
 from virtual_device.testing.pytest_plugin import AdbServer
+from virtual_device.transport import protocol as p
 
 SEED = 20240611
 MESSAGES = 10_000

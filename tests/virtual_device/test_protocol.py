@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import struct
 
-from virtual_device.transport import protocol as p
 from virtual_device.host import VirtualDeviceHandle
+from virtual_device.transport import protocol as p
 
 
 class Raw:
