@@ -5,18 +5,15 @@ broke half-way is exactly the run someone needs a report for."""
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from harness.fileio import atomic_output
 from harness.reports.formatting import (
     PROP_ABI,
     PROP_RELEASE,
@@ -30,76 +27,11 @@ from harness.reports.formatting import (
     fmt_value,
     needs_attention,
 )
-from harness.reports.json_report import dump_json, signoff_document, summarize
-from harness.reports.junit import render_junit
-from harness.reports.manifest import build_signoff_manifest
+from harness.reports.json_report import summarize
 from harness.signoff.results import DeviceRun, ModelOnDevice, SignoffRun
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "signoff.html.j2"
-
-REPORT_FILES = {
-    "json": "signoff.json",
-    "junit": "junit.xml",
-    "html": "signoff.html",
-    "manifest": "manifest.json",
-}
-
-
-# --- entry point ---------------------------------------------------------------------------------
-
-
-def write_reports(run: SignoffRun, directory: Path) -> dict[str, Path]:
-    """Write the four report files into `directory` (the caller's reports/<run-id>/) and return
-    their paths keyed json / junit / html / manifest. Each file is verified before it replaces an
-    older one, so a crash leaves either the previous complete report or none."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = {key: directory / name for key, name in REPORT_FILES.items()}
-
-    _write(paths["json"], dump_json(signoff_document(run)), _verify_json)
-    _write(paths["junit"], render_junit(run), _verify_junit)
-    _write(paths["html"], render_html(run), _verify_html)
-    _write(paths["manifest"], dump_json(build_signoff_manifest(run)), _verify_json)
-    return paths
-
-
-def _write(final: Path, text: str, verify: Callable[[Path], None]) -> None:
-    with atomic_output(final, verify=verify) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def _verify_json(path: Path) -> None:
-    json.loads(path.read_text(encoding="utf-8"))
-
-
-def _verify_junit(path: Path) -> None:
-    root = ET.parse(path).getroot()
-    if root.tag != "testsuites":
-        raise ValueError(f"{path}: root element is <{root.tag}>, not <testsuites>")
-
-
-def _verify_html(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    if not text.rstrip().endswith("</html>"):
-        raise ValueError(f"{path}: HTML is incomplete")
-
-
-# --- formatting helpers --------------------------------------------------------------------------
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-# --- HTML ----------------------------------------------------------------------------------------
 
 
 def render_html(run: SignoffRun) -> str:
@@ -168,6 +100,20 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
 def _breakable(text: str) -> Markup:
     # Flattened quality keys are long dotted names; let headers wrap at the dots, not mid-word.
     return Markup("<wbr>").join(re.split(r"(?<=[._])", str(text)))
+
+
+# --- formatting helpers --------------------------------------------------------------------------
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
 
 
 def _device_info(device: DeviceRun) -> dict[str, Any]:

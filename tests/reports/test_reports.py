@@ -19,9 +19,9 @@ from harness.reports.manifest import build_signoff_manifest
 from harness.reports.svg import (
     cosine_histogram_svg,
     render_html,
-    write_reports,
 )
 from harness.reports.terminal import print_summary
+from harness.reports.writers import write_reports
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
 
 BASE = "AVA-ONX-384-BASE-INT8"
