@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from virtual_device.transport.protocol import A_CLSE, A_OKAY, A_WRTE
 
 if TYPE_CHECKING:
-    from virtual_device.device import Connection
+    from virtual_device.transport.connection import Connection
 
 
 class StreamClosed(Exception):

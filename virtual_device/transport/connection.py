@@ -1,0 +1,173 @@
+"""One host connection to a virtual device: the adb packet loop and its stream table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from virtual_device.transport import protocol as p
+from virtual_device.transport.streams import Stream, StreamClosed
+
+if TYPE_CHECKING:
+    from virtual_device.device import VirtualDevice
+
+log = logging.getLogger("virtual_device")
+
+MAX_STREAMS = 4096
+
+
+class Connection:
+    """One host connection: packet loop, stream table, negotiated limits."""
+
+    def __init__(self, device: VirtualDevice, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.device = device
+        self.reader = reader
+        self.writer = writer
+        self.streams: dict[int, Stream] = {}
+        self.max_payload = min(device.config.max_payload, p.MAX_PAYLOAD)
+        self.connected = False
+        self._next_id = 1
+        self.dropped = False
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once, as a crashed adbd or pulled cable would."""
+        self.dropped = True
+        with contextlib.suppress(Exception):
+            self.writer.transport.abort()
+
+    async def send(self, command: int, arg0: int, arg1: int, payload: bytes | memoryview = b"") -> None:
+        if self.dropped or self.writer.is_closing():
+            raise StreamClosed("connection gone")
+        header = p.pack_header(command, arg0, arg1, len(payload))
+        if payload:
+            # One write call for header+payload: packets of concurrent streams never interleave.
+            self.writer.writelines((header, payload))
+        else:
+            self.writer.write(header)
+        await self.writer.drain()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                header = await self.reader.readexactly(p.HEADER_SIZE)
+                command, arg0, arg1, length, _check = p.unpack_header(header)
+                if length > p.MAX_PAYLOAD:
+                    raise p.ProtocolError(f"payload too large: {length}")
+                payload = await self.reader.readexactly(length) if length else b""
+                await self.handle(command, arg0, arg1, payload)
+        except (asyncio.IncompleteReadError, ConnectionError, StreamClosed):
+            pass
+        except p.ProtocolError as exc:
+            log.debug("dropping connection: %s", exc)
+        except Exception:  # one bad connection must never take the device down
+            log.exception("unexpected error on connection")
+        finally:
+            self._teardown()
+
+    def _teardown(self) -> None:
+        for stream in list(self.streams.values()):
+            stream.on_remote_close()
+            if stream.task is not None:
+                stream.task.cancel()
+        self.streams.clear()
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+    async def handle(self, command: int, arg0: int, arg1: int, payload: bytes) -> None:
+        if command == p.A_CNXN:
+            await self._on_cnxn(arg0, arg1)
+            return
+        if command == p.A_AUTH and self.device.config.require_auth and not self.connected:
+            # The host signs our token with its keys (type 2); none is accepted, so ask again.
+            # Then it offers its public key (type 3): a phone now shows the prompt nobody answers.
+            if arg0 == 2:
+                await self.send(p.A_AUTH, 1, 0, os.urandom(20))
+            return
+        if not self.connected:
+            # adbd ignores everything but CNXN (and AUTH, when it asked for it) before the handshake.
+            return
+        if command == p.A_OPEN:
+            await self._on_open(arg0, payload)
+        elif command == p.A_WRTE:
+            stream = self.streams.get(arg1)
+            if stream is None or stream.remote_id != arg0:
+                # Unknown stream: tell the host it is gone so it does not wait on us.
+                if arg0:
+                    await self.send(p.A_CLSE, 0, arg0)
+                return
+            stream.feed(payload)
+        elif command == p.A_OKAY:
+            stream = self.streams.get(arg1)
+            if stream is not None and stream.remote_id == arg0:
+                stream.on_okay()
+        elif command == p.A_CLSE:
+            stream = self.streams.get(arg1)
+            if stream is not None and (stream.remote_id == arg0 or arg0 == 0):
+                self.streams.pop(arg1, None)
+                stream.on_remote_close()
+                if stream.task is not None:
+                    stream.task.cancel()
+        # AUTH/STLS/SYNC/unknown commands after the handshake are ignored, as adbd does.
+
+    async def _on_cnxn(self, version: int, maxdata: int) -> None:
+        if version < p.A_VERSION_MIN or maxdata < 256:
+            raise p.ProtocolError(f"unacceptable CNXN version={version:#x} maxdata={maxdata}")
+        if self.device.config.require_auth:
+            # A phone whose user never accepts the RSA prompt: it keeps asking (AUTH TOKEN) and
+            # never completes the handshake, so the adb server lists it as "unauthorized".
+            await self.send(p.A_AUTH, 1, 0, os.urandom(20))
+            return
+        if self.connected:
+            # A second CNXN restarts the session: adbd drops all streams.
+            self._teardown_streams()
+        self.max_payload = max(256, min(maxdata, self.device.config.max_payload, p.MAX_PAYLOAD))
+        self.connected = True
+        await self.send(p.A_CNXN, p.A_VERSION, min(self.device.config.max_payload, p.MAX_PAYLOAD), self.device.banner())
+
+    def _teardown_streams(self) -> None:
+        for stream in list(self.streams.values()):
+            stream.on_remote_close()
+            if stream.task is not None:
+                stream.task.cancel()
+        self.streams.clear()
+
+    async def _on_open(self, remote_id: int, payload: bytes) -> None:
+        from virtual_device.services.adb_services import (
+            open_service,  # late import: services import this module's types
+        )
+
+        service = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+        if remote_id == 0 or len(self.streams) >= MAX_STREAMS:
+            await self.send(p.A_CLSE, 0, remote_id)
+            return
+        handler = open_service(service)
+        if handler is None:
+            await self.send(p.A_CLSE, 0, remote_id)
+            return
+        local_id = self._next_id
+        self._next_id = self._next_id % 0x7FFFFFFF + 1
+        stream = Stream(self, local_id, remote_id, service)
+        self.streams[local_id] = stream
+        await self.send(p.A_OKAY, local_id, remote_id)
+        stream.task = asyncio.ensure_future(self._run_stream(stream, handler))
+
+    async def _run_stream(self, stream: Stream, handler: object) -> None:
+        try:
+            stall = self.device.faults.take("stall", service=stream.service)
+            if stall is not None:
+                if stall.seconds is None:
+                    await asyncio.Event().wait()  # until the host closes the stream
+                await asyncio.sleep(stall.seconds or 0)
+            await handler(self.device, stream)  # type: ignore[operator]
+        except (StreamClosed, ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("service %r failed", stream.service)
+        finally:
+            if not self.dropped:
+                with contextlib.suppress(Exception):
+                    await stream.close()
+            self.streams.pop(stream.local_id, None)
