@@ -135,7 +135,7 @@ class Connection:
         self.streams.clear()
 
     async def _on_open(self, remote_id: int, payload: bytes) -> None:
-        from virtual_device.services.adb_services import (
+        from virtual_device.services.shell_service import (
             open_service,  # late import: services import this module's types
         )
 
