@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.fileio import atomic_output
+from harness.reports.html_page import render_html
 from harness.reports.json_report import dump_json, signoff_document
 from harness.reports.junit import render_junit
 from harness.reports.manifest import build_signoff_manifest
-from harness.reports.svg import render_html
 from harness.signoff.results import SignoffRun
 
 REPORT_FILES = {

@@ -13,13 +13,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from harness.reports.html_page import render_html
 from harness.reports.json_report import summarize
 from harness.reports.junit import render_junit
 from harness.reports.manifest import build_signoff_manifest
-from harness.reports.svg import (
-    cosine_histogram_svg,
-    render_html,
-)
+from harness.reports.svg import cosine_histogram_svg
 from harness.reports.terminal import print_summary
 from harness.reports.writers import write_reports
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
