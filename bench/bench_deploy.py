@@ -24,7 +24,8 @@ from harness.fileio import write_json_atomic
 from harness.models.registry import load_registry
 from harness.settings import MODELS_DIR
 from harness.settings import PROJECT_ROOT as ROOT
-from harness.signoff.pipeline import DeployOptions, deploy_test
+from harness.signoff.options import DeployOptions
+from harness.signoff.pipeline import deploy_test
 from virtual_device.lifecycle import start_devices, stop_devices
 from virtual_device.testing.pytest_plugin import start_private_server
 

@@ -16,7 +16,8 @@ import pytest
 
 from harness.android.adb import AdbServer
 from harness.android.contract import RunSettings
-from harness.signoff.pipeline import DeployOptions, deploy_test
+from harness.signoff.options import DeployOptions
+from harness.signoff.pipeline import deploy_test
 from harness.signoff.results import ModelOnDevice, SignoffRun
 
 

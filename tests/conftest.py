@@ -32,7 +32,7 @@ def deploy_options(adb_server, model_file):
     """Factory: DeployOptions for the private adb server, small and quick, models built."""
     from harness.android.adb import AdbServer
     from harness.android.contract import RunSettings
-    from harness.signoff.pipeline import DeployOptions
+    from harness.signoff.options import DeployOptions
 
     def make(*model_ids: str, **overrides: object) -> DeployOptions:
         for model_id in model_ids:

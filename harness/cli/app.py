@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
-    from harness.signoff.pipeline import DeployOptions
+    from harness.signoff.options import DeployOptions
 
 # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs can be wider.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -183,7 +183,7 @@ def eval_command(
     from harness.fileio import write_json_atomic
     from harness.models.registry import load_registry
     from harness.models.store import ensure_model_file
-    from harness.reports.eval_tables import print_eval_tables
+    from harness.reports.terminal import print_eval_tables
 
     registry = load_registry()
     spec = registry.get(model_id)
@@ -236,7 +236,7 @@ def _deploy_options(
     from harness.android.adb import AdbServer
     from harness.android.contract import RunSettings
     from harness.gates import ParityGates
-    from harness.signoff.pipeline import DeployOptions
+    from harness.signoff.options import DeployOptions
 
     return DeployOptions(
         model_ids=_parse_models(models),
@@ -265,7 +265,8 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
                 bar.update(tasks[who], description=f"[bold]{who}[/] {message}")
 
             run = deploy_test(serials, options, progress)
-    from harness.reports.signoff import print_summary, write_reports
+    from harness.reports.terminal import print_summary
+    from harness.reports.writers import write_reports
 
     written = write_reports(run, options.reports_dir / run.run_id)
     print_summary(run, out)

@@ -10,7 +10,8 @@ import pytest
 from harness.android.contract import RunSettings
 from harness.gates import ParityGates
 from harness.reference import arm64
-from harness.signoff.pipeline import DeployOptions, deploy_test
+from harness.signoff.options import DeployOptions
+from harness.signoff.pipeline import deploy_test
 
 pytestmark = [pytest.mark.e2e, pytest.mark.arm64]
 MODEL = "AVA-ONX-384-BASE-INT8"

@@ -7,7 +7,8 @@ import pytest
 
 from ava_reference.virtual_app import ava_device_config
 from harness.android.contract import RunSettings
-from harness.signoff.pipeline import DeployOptions, deploy_test
+from harness.signoff.options import DeployOptions
+from harness.signoff.pipeline import deploy_test
 
 pytestmark = pytest.mark.e2e
 MODEL = "AVA-ONX-384-FAST-INT8"

@@ -11,7 +11,8 @@ import pytest
 from ava_reference.virtual_app import ava_device_config
 from harness.android.adb import AdbServer, connect
 from harness.errors import DeviceError
-from harness.signoff.pipeline import DeployOptions, deploy_test
+from harness.signoff.options import DeployOptions
+from harness.signoff.pipeline import deploy_test
 from virtual_device.adbtools import device_state, free_port
 from virtual_device.host import DeviceHost
 

@@ -1,0 +1,176 @@
+"""One device's sign-off: connect, health check, push (verified), instrument, pull, compare.
+Whatever goes wrong on one device is recorded on that device's run and never raised."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from harness.android.adb import Device, connect
+from harness.android.contract import (
+    TEST_CLASS,
+    DevicePaths,
+    build_request,
+    parse_npy,
+    parse_result_json,
+    parse_token_ids,
+)
+from harness.android.instrumentation import (
+    InstrumentationResultParser,
+    build_instrument_command,
+    collect_output,
+    socket_reader,
+)
+from harness.errors import DeviceError, HarnessError
+from harness.reference.arm64 import available as arm64_available
+from harness.reference.choice import HOST_ABI, choose_reference
+from harness.signoff.compare import compare_model
+from harness.signoff.health import health_check
+from harness.signoff.options import DeployOptions, Progress
+from harness.signoff.plan import HostPlan, PlannedModel
+from harness.signoff.results import DeviceRun, Gate, ModelOnDevice
+
+
+def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Progress) -> DeviceRun:
+    record = DeviceRun(serial=serial)
+    started = time.monotonic()
+    paths = DevicePaths(options.app_package)
+
+    def stage(name: str, detail: str = "") -> None:
+        record.stage = name
+        progress(serial, f"{name}{': ' + detail if detail else ''}")
+
+    try:
+        stage("connect")
+        device = connect(serial, options.servers, timeout=options.adb_timeout)
+        record.server = str(device.server)
+        stage("health check")
+        health_check(device, plan, options, record)
+        for model in plan.models:
+            size = model.path.stat().st_size
+            stage("push", f"{model.spec.id} ({size / 1e6:.1f} MB)")
+            pushed = device.push_verified(
+                model.path,
+                paths.model(model.spec.id),
+                expected_sha256=model.sha256,
+                progress=lambda sent, total, mid=model.spec.id: progress(
+                    serial, f"push: {mid} {sent * 100 // max(total, 1)}%"
+                ),
+            )
+            device.push_verified(model.tokenizer_path, paths.tokenizer(model.spec.id))
+            record.models.append(ModelOnDevice(model.spec.id, model.spec.variant, model.sha256, size, pushed=pushed))
+        request = build_request(
+            plan.run_id,
+            paths,
+            [(m.spec, m.sha256, m.token_ids) for m in plan.models],
+            list(plan.signoff.texts),
+            options.settings,
+        )
+        device.write_bytes(paths.request(plan.run_id), json.dumps(request).encode())
+
+        stage("instrument")
+        command = build_instrument_command(
+            options.test_package,
+            options.runner,
+            {"class": TEST_CLASS, "ava.request": paths.request(plan.run_id), "ava.runId": plan.run_id},
+        )
+        stream = device.open_stream(command)
+        try:
+
+            def on_line(line: str) -> None:
+                if line.startswith("INSTRUMENTATION_STATUS: test="):
+                    progress(serial, f"instrument: {line.split('=', 1)[1]}")
+
+            run = collect_output(
+                socket_reader(stream.conn),
+                InstrumentationResultParser(),
+                overall_timeout=options.instrument_timeout,
+                idle_timeout=options.idle_timeout,
+                on_line=on_line,
+            )
+        finally:
+            stream.close()
+        record.instrumentation = run.to_dict()
+
+        stage("pull")
+        try:
+            for model, result in zip(plan.models, record.models, strict=True):
+                _pull_and_compare(device, paths, plan, model, result, options, record.health.get("abi", ""))
+        except HarnessError as err:
+            if run.passed:
+                raise
+            # The run already failed (device lost, crash): say so first, then why nothing came back.
+            then = err.message if isinstance(err, DeviceError) else str(err)
+            raise DeviceError(serial, f"instrumentation: {run.summary()}; then {then}") from None
+        record.status = "passed" if run.passed and all(m.passed for m in record.models) else "failed"
+        if not run.passed:
+            record.error = f"instrumentation: {run.summary()}"
+    except HarnessError as err:
+        record.status = "error"
+        record.error = str(err)
+    except Exception as err:  # a bug or an unforeseen fault on one device must not stop the lab
+        record.status = "error"
+        record.error = f"{type(err).__name__}: {err}"
+    record.seconds = time.monotonic() - started
+    stage("done", record.status)
+    return record
+
+
+def _pull_and_compare(
+    device: Device,
+    paths: DevicePaths,
+    plan: HostPlan,
+    model: PlannedModel,
+    result: ModelOnDevice,
+    options: DeployOptions,
+    device_abi: str,
+) -> None:
+    out = paths.out_dir(plan.run_id, model.spec.id)
+    rows, dim = len(plan.signoff.texts), model.spec.dimension
+
+    def optional(name: str) -> bytes | None:
+        if device.file_size(f"{out}/{name}") is None:
+            return None
+        return device.read_bytes(f"{out}/{name}")
+
+    raw_result = optional("result.json")
+    if raw_result is None:
+        result.gates = [Gate("device_result", False, None, None, f"the device wrote no {out}/result.json")]
+        return
+    raw = parse_result_json(raw_result, model.spec.id, f"{device.serial}:{out}/result.json")
+    if raw["sha256"] != model.sha256:
+        result.gates = [Gate("device_model_sha256", False, raw["sha256"], model.sha256, "the device ran another file")]
+        return
+    embeddings = optional("embeddings.npy")
+    e2e = optional("embeddings_e2e.npy")
+    token_ids = optional("token_ids_e2e.json")
+    result.latency_samples_ms = [float(v) for v in raw.get("latencyMs", [])]
+    result.peak_memory_kb = raw.get("peakMemoryKb")
+    result.ort_version = raw.get("ortVersion", "")
+    result.execution_provider = raw.get("executionProvider", "")
+    reference, strict = choose_reference(device_abi, model.spec.variant, options.reference, arm64_available())
+    if reference == "arm64":
+        reference_embeddings = plan.arm64_reference(model)
+        result.reference = "arm64-v8a ONNX Runtime (qemu-user)"
+    else:
+        reference_embeddings = model.host_embeddings
+        result.reference = f"{HOST_ABI} host ONNX Runtime"
+    compare_model(
+        result,
+        device_embeddings=parse_npy(embeddings, f"{device.serial}:{out}/embeddings.npy", rows, dim)
+        if embeddings
+        else None,
+        host_embeddings=reference_embeddings,
+        strict=strict or options.parity.cross_arch_int8 == "strict",
+        x86_embeddings=model.host_embeddings if reference != "host" else None,
+        host_fp32_embeddings=model.host_fp32_embeddings,
+        device_e2e_embeddings=parse_npy(e2e, f"{device.serial}:{out}/embeddings_e2e.npy", rows, dim) if e2e else None,
+        device_token_ids=parse_token_ids(token_ids, f"{device.serial}:{out}/token_ids_e2e.json", rows)
+        if token_ids
+        else None,
+        host_token_ids=model.token_ids,
+        device_raw=raw,
+        signoff=plan.signoff,
+        parity=options.parity,
+        quality=model.spec.gate,
+    )

@@ -1,0 +1,46 @@
+"""Before anything is pushed: is the device able to run the sign-off (storage, battery, test package)?"""
+
+from __future__ import annotations
+
+import re
+
+from harness.android.adb import Device
+from harness.errors import DeviceError
+from harness.signoff.options import DeployOptions
+from harness.signoff.plan import HostPlan
+from harness.signoff.results import DeviceRun
+
+
+def _battery_celsius(device: Device) -> float | None:
+    text = device.shell(["dumpsys", "battery"]).stdout
+    match = re.search(r"^\s*temperature:\s*(-?\d+)", text, re.MULTILINE)
+    return int(match.group(1)) / 10.0 if match else None
+
+
+def health_check(device: Device, plan: HostPlan, options: DeployOptions, record: DeviceRun) -> None:
+    record.props = device.getprop()
+    needed = sum(m.path.stat().st_size for m in plan.models) + options.storage_margin_bytes
+    free = device.free_bytes("/sdcard")
+    temperature = _battery_celsius(device)
+    record.health = {
+        "state": device.state(),
+        "free_bytes": free,
+        "needed_bytes": needed,
+        "battery_celsius": temperature,
+        "abi": record.props.get("ro.product.cpu.abi", ""),
+    }
+    if free < needed:
+        raise DeviceError(device.serial, f"storage: {free / 1e6:.0f} MB free on /sdcard, {needed / 1e6:.0f} MB needed")
+    if temperature is not None and temperature > options.max_battery_celsius:
+        raise DeviceError(
+            device.serial, f"battery at {temperature:.1f} °C, above the {options.max_battery_celsius:.0f} °C limit"
+        )
+    if options.check_packages:
+        listing = device.shell(["pm", "list", "instrumentation"]).stdout
+        component = f"{options.test_package}/{options.runner}"
+        if f"instrumentation:{component} " not in listing + " ":
+            raise DeviceError(
+                device.serial,
+                f"test package not installed: no instrumentation {component} "
+                f"(install the app's androidTest APK; see device_tests/android/README.md)",
+            )

@@ -1,0 +1,131 @@
+"""compare_model: the device-vs-host gates as pure decisions on arrays (no models, no devices)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.evaluation import chapter
+from harness.gates import ParityGates, QualityGates
+from harness.signoff.compare import SignoffSet, compare_model
+from harness.signoff.results import ModelOnDevice
+
+# 2 chapter texts, 2 documents, 2 queries (query i belongs to document i)
+SIGNOFF = SignoffSet(texts=("a", "b", "d0", "d1", "q0", "q1"), query_rows=(4, 5), doc_rows=(2, 3), qrels=(0, 1))
+RAW = {"chapterTests": {"test1_loads_with_dimension": True}, "errors": []}
+
+
+def _vectors(seed: int = 0, rows: int = 6, dim: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(rows, dim)).astype(np.float32)
+    vectors[4] = vectors[2] + 0.01  # each query next to its document
+    vectors[5] = vectors[3] + 0.01
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _compare(device: np.ndarray | None, host: np.ndarray, *, strict: bool = True, **kwargs) -> ModelOnDevice:
+    result = ModelOnDevice("M-INT8", "INT8", "0" * 64, 1, latency_samples_ms=[10.0, 12.0, 11.0])
+    kwargs.setdefault("device_token_ids", [[1, 2]] * 6)
+    return compare_model(
+        result,
+        device_embeddings=device,
+        host_embeddings=host,
+        host_fp32_embeddings=host,
+        device_e2e_embeddings=kwargs.pop("device_e2e_embeddings", device),
+        host_token_ids=[[1, 2]] * 6,
+        device_raw=kwargs.pop("device_raw", RAW),
+        signoff=SIGNOFF,
+        parity=kwargs.pop("parity", ParityGates()),
+        quality=QualityGates(min_mean_cosine=0.99),
+        strict=strict,
+        **kwargs,
+    )
+
+
+def _gate(result: ModelOnDevice, name: str):
+    return next(g for g in result.gates if g.name == name)
+
+
+def test_identical_vectors_pass_every_gate():
+    host = _vectors()
+    result = _compare(host.copy(), host)
+    assert result.passed, [g for g in result.gates if not g.passed]
+    assert result.parity["min_cosine"] == pytest.approx(1.0)
+    assert _gate(result, "fp32_test3_cosine").threshold == chapter.MIN_COSINE
+
+
+def test_parity_below_threshold_fails_when_strict():
+    host = _vectors()
+    device = host.copy()
+    device[1] = _vectors(seed=7)[1]  # one text's vector is another's
+    result = _compare(device, host)
+    gate = _gate(result, "parity_min_cosine")
+    assert not gate.passed and gate.value < 0.999
+    assert not result.passed
+
+
+def test_parity_below_threshold_is_reported_not_gated_when_not_strict():
+    host = _vectors()
+    device = host.copy()
+    device[1] = _vectors(seed=7)[1]
+    gate = _gate(_compare(device, host, strict=False), "parity_min_cosine")
+    assert gate.passed and gate.value < 0.999 and "reported, not gated" in gate.detail
+
+
+def test_missing_embeddings_fail_the_parity_gate_with_a_reason():
+    result = _compare(None, _vectors(), device_e2e_embeddings=None)
+    gate = _gate(result, "parity_min_cosine")
+    assert not gate.passed and gate.value is None and "no embeddings" in gate.detail
+    assert not result.passed
+
+
+def test_no_latency_samples_fail_the_latency_gate():
+    host = _vectors()
+    result = ModelOnDevice("M-INT8", "INT8", "0" * 64, 1)
+    compare_model(
+        result,
+        device_embeddings=host,
+        host_embeddings=host,
+        host_fp32_embeddings=host,
+        device_e2e_embeddings=None,
+        device_token_ids=None,
+        host_token_ids=[[1]] * 6,
+        device_raw=RAW,
+        signoff=SIGNOFF,
+        parity=ParityGates(),
+        quality=QualityGates(),
+    )
+    gate = _gate(result, "latency_p50_ms")
+    assert not gate.passed and gate.detail == "no latency samples"
+
+
+def test_latency_over_budget_fails():
+    host = _vectors()
+    result = _compare(host, host, parity=ParityGates(max_latency_p50_ms=5.0))
+    gate = _gate(result, "latency_p50_ms")
+    assert not gate.passed and gate.value == pytest.approx(11.0)
+
+
+def test_token_disagreement_names_the_first_differing_text():
+    host = _vectors()
+    ids = [[1, 2]] * 6
+    ids[3] = [1, 3]
+    gate = _gate(_compare(host, host, device_token_ids=ids), "e2e_token_agreement")
+    assert not gate.passed and gate.value == pytest.approx(5 / 6) and "text #4" in gate.detail
+
+
+def test_device_reported_errors_and_failed_chapter_tests_fail():
+    host = _vectors()
+    raw = {"chapterTests": {"test4_rag_ranking": False}, "errors": ["norm out of range"]}
+    result = _compare(host, host, device_raw=raw)
+    assert not _gate(result, "device_test4_rag_ranking").passed
+    assert not _gate(result, "device_check").passed
+    assert not result.passed
+
+
+def test_x86_divergence_is_reported_beside_an_arm64_reference():
+    host = _vectors()
+    x86 = host.copy()
+    x86[0] = _vectors(seed=3)[0]
+    gate = _gate(_compare(host, host, x86_embeddings=x86), "x86_divergence_min_cosine")
+    assert gate.passed and gate.value < 0.999 and gate.threshold is None
