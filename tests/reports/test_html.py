@@ -1,0 +1,71 @@
+"""signoff.html: content checks, and the page rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_html_has_table_plots_and_verdict(written: dict[str, Path]) -> None:
+    page = written["html"].read_text()
+    assert "<title>Sign-off 20250114-093012-7f3a — FAIL</title>" in page
+    assert page.count('class="matrix-row"') == 2
+    assert page.count("<svg") >= 2 and 'class="plot latency"' in page and 'class="plot cosine-hist"' in page
+    assert "0.998620" in page  # the failing cosine, in the matrix cell
+    assert "went offline" in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
+
+
+def _chromium(binary: str, profile: Path, *args: str) -> subprocess.Popen[bytes]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    return subprocess.Popen([binary, *flags, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_html_renders_in_headless_chromium(written: dict[str, Path], tmp_path: Path) -> None:
+    if os.environ.get("AVA_SKIP_BROWSER") == "1":
+        pytest.skip("AVA_SKIP_BROWSER=1")
+    binary = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
+    if binary is None:
+        pytest.fail(
+            f"{CHROMIUM} is not installed: run `make install` (it apt-get installs chromium), "
+            "or set AVA_SKIP_BROWSER=1 to skip the browser check"
+        )
+    url = written["html"].resolve().as_uri()
+    png = tmp_path / "signoff.png"
+    # Both at once: each Chromium start costs a second or two, and the test must stay quick.
+    shot = _chromium(binary, tmp_path / "profile-shot", f"--screenshot={png}", "--window-size=1280,2000", url)
+    dom = _chromium(binary, tmp_path / "profile-dom", "--dump-dom", url)
+    try:
+        dom_out, dom_err = dom.communicate(timeout=40)
+        _, shot_err = shot.communicate(timeout=40)
+    finally:
+        for proc in (shot, dom):
+            if proc.poll() is None:
+                proc.kill()
+    assert dom.returncode == 0, dom_err.decode(errors="replace")[-2000:]
+    assert shot.returncode == 0, shot_err.decode(errors="replace")[-2000:]
+    rendered = dom_out.decode()
+    assert rendered.count('class="matrix-row"') == 2
+    assert rendered.count("<svg") >= 5  # four cosine histograms and the latency plot
+    assert rendered.count("<circle") == 4 * 40  # every latency sample drawn
+    assert 'id="verdict">FAIL<' in rendered
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000
+    if os.environ.get("AVA_KEEP_SCREENSHOT"):
+        shutil.copy(png, os.environ["AVA_KEEP_SCREENSHOT"])
