@@ -13,6 +13,7 @@ from pathlib import Path
 
 from virtual_device.config import DeviceConfig
 from virtual_device.device import VirtualDevice
+from virtual_device.services import DEFAULT_SERVICES
 
 
 async def serve(
@@ -21,7 +22,9 @@ async def serve(
     devices: list[VirtualDevice] = []
     for i in range(count):
         dev_sandbox = sandbox / f"device-{i}" if sandbox else None
-        device = VirtualDevice(config.replace(), port=(port + i) if port else 0, sandbox=dev_sandbox)
+        device = VirtualDevice(
+            config.replace(), services=DEFAULT_SERVICES, port=(port + i) if port else 0, sandbox=dev_sandbox
+        )
         await device.start()
         devices.append(device)
     info = {"pid": os.getpid(), "ports": [d.port for d in devices], "sandboxes": [str(d.sandbox) for d in devices]}

@@ -1,19 +1,21 @@
-"""The virtual device: a TCP listener speaking the adb transport protocol, dispatching
-streams to the shell and sync services."""
+"""The virtual device: a TCP listener speaking the adb transport protocol, dispatching each
+stream through the service table it was given (services.DEFAULT_SERVICES by default)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import tempfile
 from pathlib import Path
 
 from virtual_device.config import DeviceConfig
+from virtual_device.context import ServiceTable
 from virtual_device.faults import FaultInjector
 from virtual_device.storage import Storage
-from virtual_device.transport.connection import Connection
+from virtual_device.transport.connection import Connection, StreamHandler
 
 log = logging.getLogger("virtual_device")
 
@@ -23,10 +25,15 @@ READ_LIMIT = 4 * 1024 * 1024
 
 
 class VirtualDevice:
-    """One device = one listening port. Runs on an asyncio loop owned by the caller."""
+    """One device = one listening port. Runs on an asyncio loop owned by the caller.
 
-    def __init__(self, config: DeviceConfig, *, port: int = 0, sandbox: Path | None = None) -> None:
+    Implements context.DeviceContext for its services and connection.Endpoint for its connections."""
+
+    def __init__(
+        self, config: DeviceConfig, *, services: ServiceTable, port: int = 0, sandbox: Path | None = None
+    ) -> None:
         self.config = config
+        self.services = services
         self.requested_port = port
         if sandbox is None:
             sandbox = Path(config.sandbox_root) if config.sandbox_root else Path(tempfile.mkdtemp(prefix="vdev-"))
@@ -54,6 +61,13 @@ class VirtualDevice:
             f"ro.product.device={c.device};features={','.join(FEATURES)}"
         )
         return text.encode()
+
+    def open_service(self, service: str) -> StreamHandler | None:
+        """The handler for an OPEN of `service`, bound to this device; None refuses the stream."""
+        handler = self.services.lookup(service)
+        if handler is None:
+            return None
+        return functools.partial(handler, self)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from virtual_device.config import DeviceConfig
+from virtual_device.context import ServiceTable
 from virtual_device.device import VirtualDevice
 from virtual_device.faults import FaultInjector
+from virtual_device.services import DEFAULT_SERVICES
 
 T = TypeVar("T")
 
@@ -64,9 +66,11 @@ class VirtualDeviceHandle:
 
 
 class DeviceHost:
-    """An event loop on a daemon thread hosting any number of devices."""
+    """An event loop on a daemon thread hosting any number of devices, each answering OPEN
+    through `services` (default: services.DEFAULT_SERVICES)."""
 
-    def __init__(self) -> None:
+    def __init__(self, services: ServiceTable | None = None) -> None:
+        self.services = DEFAULT_SERVICES if services is None else services
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="virtual-device-loop", daemon=True)
         self._thread.start()
@@ -84,7 +88,7 @@ class DeviceHost:
     def add_device(
         self, config: DeviceConfig | None = None, *, port: int = 0, sandbox: Path | None = None
     ) -> VirtualDeviceHandle:
-        device = VirtualDevice(config or DeviceConfig(), port=port, sandbox=sandbox)
+        device = VirtualDevice(config or DeviceConfig(), services=self.services, port=port, sandbox=sandbox)
         self.call(device.start())
         handle = VirtualDeviceHandle(device, self)
         self.devices.append(handle)

@@ -1,36 +1,19 @@
-"""Service dispatch for OPEN: shell (v1/v2), exec, sync. Unknown services are refused."""
+"""The shell service: `shell:` (v1), `shell,v2,...:` (v2 packets) and `exec:`, run by the interpreter."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import struct
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from virtual_device.services.sync import sync_service
+from virtual_device.context import DeviceContext
 from virtual_device.shell.interpreter import ShellSession
 from virtual_device.transport.streams import Stream, StreamClosed
-
-if TYPE_CHECKING:
-    from virtual_device.device import VirtualDevice
-
-Handler = Callable[["VirtualDevice", Stream], Awaitable[None]]
 
 # shell protocol v2 packet ids (shell_protocol.h)
 ID_STDIN, ID_STDOUT, ID_STDERR, ID_EXIT, ID_CLOSE_STDIN, ID_WINDOW = 0, 1, 2, 3, 4, 5
 PKT = struct.Struct("<BI")
 MAX_V2_PACKET = 16 * 1024 * 1024
-
-
-def open_service(service: str) -> Handler | None:
-    if service.startswith("shell") and (service.startswith(("shell:", "shell,"))):
-        return shell_service
-    if service.startswith("exec:"):
-        return exec_service
-    if service == "sync:":
-        return sync_service
-    return None
 
 
 class ShellIO:
@@ -66,7 +49,7 @@ class ShellIO:
             self.stdin_closed.set()
 
 
-async def shell_service(device: VirtualDevice, stream: Stream) -> None:
+async def shell_service(device: DeviceContext, stream: Stream) -> None:
     head, _, command = stream.service.partition(":")
     opts = head.split(",")[1:]
     v2 = "v2" in opts
@@ -111,6 +94,6 @@ async def shell_service(device: VirtualDevice, stream: Stream) -> None:
             await io.task
 
 
-async def exec_service(device: VirtualDevice, stream: Stream) -> None:
+async def exec_service(device: DeviceContext, stream: Stream) -> None:
     # exec: is raw v1 without a pty; the same interpreter serves it.
     await shell_service(device, stream)

@@ -11,13 +11,10 @@ import struct
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from virtual_device.context import DeviceContext
 from virtual_device.storage import DeviceOSError, Resolved
 from virtual_device.transport.streams import Stream
-
-if TYPE_CHECKING:
-    from virtual_device.device import VirtualDevice
 
 SYNC_DATA_MAX = 64 * 1024
 MAX_PATH_LEN = 1024
@@ -47,7 +44,7 @@ def _fake_virtual_stat() -> os.stat_result:
 
 
 class SyncSession:
-    def __init__(self, device: VirtualDevice, stream: Stream) -> None:
+    def __init__(self, device: DeviceContext, stream: Stream) -> None:
         self.device = device
         self.stream = stream
         self.storage = device.storage
@@ -294,5 +291,5 @@ class SyncSession:
         await self.stream.write(DATA_HDR.pack(ID_DONE, 0))
 
 
-async def sync_service(device: VirtualDevice, stream: Stream) -> None:
+async def sync_service(device: DeviceContext, stream: Stream) -> None:
     await SyncSession(device, stream).run()

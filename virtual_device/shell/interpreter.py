@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from virtual_device.apps.instrumentation import (
     CRASH_TAIL,
@@ -25,10 +24,8 @@ from virtual_device.apps.instrumentation import (
     load_instrumentation,
     unknown_component_output,
 )
+from virtual_device.context import DeviceContext
 from virtual_device.storage import DeviceOSError, Storage
-
-if TYPE_CHECKING:
-    from virtual_device.device import VirtualDevice
 
 Sink = Callable[[bytes], Awaitable[None]]
 OPERATORS = {";", "&&", "||", "|", "&"}
@@ -82,7 +79,7 @@ def _tokenize(command: str) -> list[str]:
 class ShellSession:
     def __init__(
         self,
-        device: VirtualDevice,
+        device: DeviceContext,
         out: Sink,
         err: Sink,
         *,

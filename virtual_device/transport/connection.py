@@ -6,23 +6,41 @@ import asyncio
 import contextlib
 import logging
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
+from virtual_device.config import DeviceConfig
+from virtual_device.faults import FaultInjector
 from virtual_device.transport import protocol as p
 from virtual_device.transport.streams import Stream, StreamClosed
-
-if TYPE_CHECKING:
-    from virtual_device.device import VirtualDevice
 
 log = logging.getLogger("virtual_device")
 
 MAX_STREAMS = 4096
 
+# A service bound to its device: runs one stream to completion.
+StreamHandler = Callable[[Stream], Awaitable[None]]
+
+
+class Endpoint(Protocol):
+    """What a connection needs of its device (device.VirtualDevice is one)."""
+
+    @property
+    def config(self) -> DeviceConfig: ...
+
+    @property
+    def faults(self) -> FaultInjector: ...
+
+    def banner(self) -> bytes: ...
+
+    def open_service(self, service: str) -> StreamHandler | None:
+        """The handler for an OPEN of `service`, or None to refuse it."""
+
 
 class Connection:
     """One host connection: packet loop, stream table, negotiated limits."""
 
-    def __init__(self, device: VirtualDevice, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, device: Endpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.device = device
         self.reader = reader
         self.writer = writer
@@ -135,15 +153,11 @@ class Connection:
         self.streams.clear()
 
     async def _on_open(self, remote_id: int, payload: bytes) -> None:
-        from virtual_device.services.shell_service import (
-            open_service,  # late import: services import this module's types
-        )
-
         service = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
         if remote_id == 0 or len(self.streams) >= MAX_STREAMS:
             await self.send(p.A_CLSE, 0, remote_id)
             return
-        handler = open_service(service)
+        handler = self.device.open_service(service)
         if handler is None:
             await self.send(p.A_CLSE, 0, remote_id)
             return
@@ -154,14 +168,14 @@ class Connection:
         await self.send(p.A_OKAY, local_id, remote_id)
         stream.task = asyncio.ensure_future(self._run_stream(stream, handler))
 
-    async def _run_stream(self, stream: Stream, handler: object) -> None:
+    async def _run_stream(self, stream: Stream, handler: StreamHandler) -> None:
         try:
             stall = self.device.faults.take("stall", service=stream.service)
             if stall is not None:
                 if stall.seconds is None:
                     await asyncio.Event().wait()  # until the host closes the stream
                 await asyncio.sleep(stall.seconds or 0)
-            await handler(self.device, stream)  # type: ignore[operator]
+            await handler(stream)
         except (StreamClosed, ConnectionError, asyncio.CancelledError):
             pass
         except Exception:

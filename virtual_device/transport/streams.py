@@ -6,20 +6,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from virtual_device.transport.protocol import A_CLSE, A_OKAY, A_WRTE
-
-if TYPE_CHECKING:
-    from virtual_device.transport.connection import Connection
 
 
 class StreamClosed(Exception):
     """The host closed the stream (or the connection) while we were using it."""
 
 
+class Link(Protocol):
+    """What a stream needs of its connection (transport.connection.Connection is one)."""
+
+    max_payload: int
+    streams: dict[int, Stream]
+
+    async def send(self, command: int, arg0: int, arg1: int, payload: bytes | memoryview = b"") -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class Stream:
-    def __init__(self, conn: Connection, local_id: int, remote_id: int, service: str) -> None:
+    def __init__(self, conn: Link, local_id: int, remote_id: int, service: str) -> None:
         self.conn = conn
         self.local_id = local_id
         self.remote_id = remote_id
