@@ -2,38 +2,47 @@
 top: devices behind several adb servers, a timeout on every call, every shell argument quoted,
 verified transfers (push to a temporary name, sha256 on the device, then rename; pull with
 size and hash checks), bounded retries where they are safe, and errors that carry the device,
-the command, its output and exit code."""
+the command, its output and exit code.
+
+The transfers live in harness.android.transfer, the sync protocol's framing in
+harness.android.sync; Device's methods are the way in."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import os
-import posixpath
 import re
 import shlex
 import socket
-import struct
-import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
 
 import adbutils
 from adbutils.errors import AdbError, AdbTimeout
 
+from harness.android import transfer
+from harness.android.sync import TransferProgress
 from harness.errors import DeviceError, InputError
-from harness.fileio import atomic_output, sha256_file
 
 DEFAULT_TIMEOUT = 30.0
-SYNC_CHUNK = 64 * 1024  # the sync protocol's maximum DATA size
 # Device paths the harness writes: plain characters only, absolute, no traversal.
 SAFE_DEVICE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]{1,1000}$")
-TransferProgress = Callable[[int, int], None]
-T = TypeVar("T")
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SAFE_DEVICE_PATH",
+    "AdbServer",
+    "Device",
+    "DeviceInfo",
+    "ShellResult",
+    "TransferProgress",
+    "adb_binary",
+    "connect",
+    "list_devices",
+    "resolve_serial",
+    "validate_device_path",
+]
 
 
 @dataclass(frozen=True)
@@ -230,172 +239,37 @@ class Device:
             )
         return int(lines[-1][3]) * 1024
 
+    # --- verified transfers (harness.android.transfer) ----------------------------------
     def push_verified(
         self, local: Path, remote: str, *, progress: TransferProgress | None = None, expected_sha256: str | None = None
     ) -> bool:
         """Push so that `remote` only ever holds a verified copy. Returns False when the device
         already had the same bytes (nothing sent)."""
-        validate_device_path(remote)
-        size = local.stat().st_size
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # hashlib releases the GIL: the local hash runs beside the transfer, not before it.
-            local_digest = pool.submit(lambda: expected_sha256 or sha256_file(local))
-            if self.file_size(remote) == size and self.sha256(remote) == local_digest.result():
-                return False
-
-            def send(temp: str) -> None:
-                with open(local, "rb") as handle:
-                    self._send(handle, size, temp, progress)
-
-            self._put_verified(remote, send, local_digest.result)
-        return True
+        return transfer.push_verified(
+            self, local, validate_device_path(remote), progress=progress, expected_sha256=expected_sha256
+        )
 
     def write_bytes(self, remote: str, data: bytes) -> None:
         """Small files: written to a temporary name, checked, renamed."""
-        validate_device_path(remote)
-        digest = hashlib.sha256(data).hexdigest()
-        self._put_verified(remote, lambda temp: self._send(io.BytesIO(data), len(data), temp, None), lambda: digest)
-
-    def _put_verified(self, remote: str, send: Callable[[str], None], digest: Callable[[], str]) -> None:
-        """Send to a temporary name, check its sha256 on the device, then rename into place."""
-        temp = f"{remote}.partial-{os.getpid()}"
-        self.shell(["mkdir", "-p", posixpath.dirname(remote)], check=True)
-
-        def attempt() -> None:
-            send(temp)
-            got, expected = self.sha256(temp), digest()
-            if got != expected:
-                raise DeviceError(self.serial, f"pushed {remote} has sha256 {got}, expected {expected}")
-            self.shell(["mv", "-f", temp, remote], check=True)
-
-        self._with_retries(attempt, temp=temp)
+        transfer.write_bytes(self, validate_device_path(remote), data)
 
     def pull_verified(self, remote: str, local: Path, *, progress: TransferProgress | None = None) -> Path:
         """Pull with the device's size and sha256 checked; `local` only ever holds a verified file."""
-        validate_device_path(remote)
-        expected_size = self.file_size(remote)
-        if expected_size is None:
-            raise DeviceError(self.serial, f"{remote}: no such file on the device")
-        expected = self.sha256(remote)
-
-        def attempt() -> Path:
-            with atomic_output(local) as tmp:
-                received = self._recv_file(remote, tmp, progress)
-                if received != expected_size:
-                    raise DeviceError(self.serial, f"pulled {remote}: {received} bytes, device has {expected_size}")
-                got = sha256_file(tmp)
-                if got != expected:
-                    raise DeviceError(
-                        self.serial, f"pulled {remote}: sha256 {got} differs from the device's {expected}"
-                    )
-            return local
-
-        return self._with_retries(attempt)
+        return transfer.pull_verified(self, validate_device_path(remote), local, progress=progress)
 
     def read_bytes(self, remote: str, limit: int = 64 * 1024 * 1024) -> bytes:
         """Small files (JSON, .npy): pulled and checked in memory."""
-        validate_device_path(remote)
-        size = self.file_size(remote)
-        if size is None:
-            raise DeviceError(self.serial, f"{remote}: no such file on the device")
-        if size > limit:
-            raise DeviceError(self.serial, f"{remote}: {size} bytes is more than the {limit} expected")
-        expected = self.sha256(remote)
+        return transfer.read_bytes(self, validate_device_path(remote), limit)
 
-        def attempt() -> bytes:
-            with self._sync(remote, b"RECV") as conn:
-                data = b"".join(_recv_chunks(conn, self.serial, remote))
-            if len(data) != size or hashlib.sha256(data).hexdigest() != expected:
-                raise DeviceError(self.serial, f"pulled {remote}: size or sha256 differs from the device's copy")
-            return data
-
-        return self._with_retries(attempt)
-
-    def _with_retries(self, attempt: Callable[[], T], *, temp: str | None = None) -> T:
-        """Run one transfer; after a transport fault, reconnect and try again (bounded). A full
-        disk or a refused path fails at once. A temporary device file never outlives a failure."""
-        for number in range(1, self.retries + 1):
-            try:
-                return attempt()
-            except DeviceError as err:
-                retryable = _retryable(err)
-                if retryable:
-                    self._reconnect()
-                if temp:
-                    self._remove_quietly(temp)
-                if not retryable or number == self.retries:
-                    raise
-        raise AssertionError("unreachable")
-
-    # --- sync protocol (64 KiB DATA chunks; adbutils sends 4 KiB and drops FAIL reasons) ----
-    @contextlib.contextmanager
-    def _sync(self, path: str, request: bytes) -> Iterator[socket.socket]:
+    def open_sync(self) -> adbutils.AdbConnection:
+        """A connection to the device's sync service (framed by harness.android.sync)."""
         try:
             connection = self._device.open_transport(timeout=self.timeout)
             connection.send_command("sync:")
             connection.check_okay()
         except (AdbError, OSError) as err:
             raise self._error("cannot open sync session", err) from None
-        sock = connection.conn
-        sock.settimeout(self.timeout)
-        try:
-            encoded = path.encode("utf-8")
-            sock.sendall(request + struct.pack("<I", len(encoded)) + encoded)
-            yield sock
-            with contextlib.suppress(OSError):
-                sock.sendall(b"QUIT" + struct.pack("<I", 0))
-        except TimeoutError:
-            raise DeviceError(self.serial, f"{path}: transfer stalled for {self.timeout:.0f} s") from None
-        except OSError as err:
-            raise DeviceError(self.serial, f"{path}: connection lost during transfer ({err})") from None
-        finally:
-            connection.close()
-
-    def _send(self, source: BinaryIO, total: int, remote: str, progress: TransferProgress | None) -> None:
-        sent = 0
-        block = bytearray(SYNC_CHUNK * 16)
-        view = memoryview(block)
-        with self._sync(f"{remote},33188", b"SEND") as sock:
-            # 1 MiB per syscall as DATA frames (<= 64 KiB each) gathered by sendmsg: no copies.
-            while count := source.readinto(block):
-                frames: list[bytes | memoryview] = []
-                for offset in range(0, count, SYNC_CHUNK):
-                    piece = view[offset : min(offset + SYNC_CHUNK, count)]
-                    frames += [b"DATA" + struct.pack("<I", len(piece)), piece]
-                _sendmsg_all(sock, frames)
-                sent += count
-                if progress:
-                    progress(sent, total)
-            sock.sendall(b"DONE" + struct.pack("<I", int(time.time())))
-            _expect_okay(sock, self.serial, remote)
-
-    def _recv_file(self, remote: str, local: Path, progress: TransferProgress | None) -> int:
-        received = 0
-        with self._sync(remote, b"RECV") as sock, open(local, "wb") as handle:
-            for chunk in _recv_chunks(sock, self.serial, remote):
-                handle.write(chunk)
-                received += len(chunk)
-                if progress:
-                    progress(received, received)
-        return received
-
-    def _remove_quietly(self, path: str) -> None:
-        """Best effort: a temporary file must not outlive a failed transfer, but the device may
-        be gone; the next push uses the same name and overwrites it."""
-        with contextlib.suppress(DeviceError):
-            self.shell(["rm", "-f", path], timeout=10)
-
-    def _reconnect(self) -> None:
-        """After a dropped transfer: ask the server to reconnect a TCP device, then wait for it."""
-        if ":" in self.serial:
-            with contextlib.suppress(AdbError, OSError):
-                self._client.connect(self.serial, timeout=10)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(AdbError, OSError):
-                if self._device.get_state() == "device":
-                    return
-            time.sleep(0.3)
+        return connection
 
     def _error(self, what: str, err: BaseException, *, command: str | None = None) -> DeviceError:
         text = str(err).strip() or type(err).__name__
@@ -404,60 +278,3 @@ class Device:
         if "offline" in text:
             return DeviceError(self.serial, f"{what}: device offline", command=command, output=text)
         return DeviceError(self.serial, f"{what}: {text}", command=command, output=text)
-
-
-def _sendmsg_all(sock: socket.socket, buffers: list[bytes | memoryview]) -> None:
-    """sendmsg until every buffer is out (it may send only part of them)."""
-    pending = [memoryview(b) for b in buffers]
-    while pending:
-        sent = sock.sendmsg(pending)
-        while pending and sent >= len(pending[0]):
-            sent -= len(pending[0])
-            pending.pop(0)
-        if pending and sent:
-            pending[0] = pending[0][sent:]
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    buffer = bytearray()
-    while len(buffer) < size:
-        piece = sock.recv(size - len(buffer))
-        if not piece:
-            raise OSError("connection closed")
-        buffer += piece
-    return bytes(buffer)
-
-
-def _recv_chunks(sock: socket.socket, serial: str, remote: str) -> Iterator[bytes]:
-    while True:
-        header = _recv_exact(sock, 8)
-        tag, length = header[:4], struct.unpack("<I", header[4:])[0]
-        if tag == b"DATA":
-            if length > SYNC_CHUNK:
-                raise DeviceError(serial, f"{remote}: DATA chunk of {length} bytes breaks the sync protocol")
-            yield _recv_exact(sock, length)
-        elif tag == b"DONE":
-            return
-        elif tag == b"FAIL":
-            raise DeviceError(serial, f"{remote}: {_recv_exact(sock, length).decode('utf-8', 'replace')}")
-        else:
-            raise DeviceError(serial, f"{remote}: unexpected sync reply {tag!r}")
-
-
-def _expect_okay(sock: socket.socket, serial: str, remote: str) -> None:
-    header = _recv_exact(sock, 8)
-    if header[:4] == b"OKAY":
-        return
-    if header[:4] == b"FAIL":
-        length = struct.unpack("<I", header[4:])[0]
-        message = _recv_exact(sock, length).decode("utf-8", "replace")
-        raise DeviceError(serial, f"push to {remote} failed: {message}", output=message)
-    raise DeviceError(serial, f"push to {remote}: unexpected sync reply {header[:4]!r}")
-
-
-def _retryable(err: DeviceError) -> bool:
-    """Transport faults are worth another try; a full disk or a refused path is not."""
-    text = err.message.lower()
-    return not any(
-        s in text for s in ("no space left", "permission denied", "read-only", "not allowed", "no such file")
-    )
