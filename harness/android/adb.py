@@ -21,11 +21,13 @@ from pathlib import Path
 import adbutils
 from adbutils.errors import AdbError, AdbTimeout
 
+from harness import settings
 from harness.android import transfer
 from harness.android.sync import TransferProgress
 from harness.errors import DeviceError, InputError
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = settings.ADB_SOCKET_TIMEOUT
+SHA256_MIN_TIMEOUT = 120.0  # sha256sum of a model file takes a while on a slow device
 # Device paths the harness writes: plain characters only, absolute, no traversal.
 SAFE_DEVICE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]{1,1000}$")
 
@@ -47,8 +49,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AdbServer:
-    host: str = "127.0.0.1"
-    port: int = 5037
+    host: str = settings.DEFAULT_ADB_SERVER_HOST
+    port: int = settings.DEFAULT_ADB_SERVER_PORT
 
     @classmethod
     def parse(cls, text: str) -> AdbServer:
@@ -59,10 +61,7 @@ class AdbServer:
 
     @classmethod
     def from_env(cls) -> AdbServer:
-        return cls(
-            os.environ.get("ANDROID_ADB_SERVER_HOST", "127.0.0.1"),
-            int(os.environ.get("ANDROID_ADB_SERVER_PORT", "5037")),
-        )
+        return cls(*settings.adb_server_address())
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -121,9 +120,9 @@ def list_devices(servers: Sequence[AdbServer]) -> list[DeviceInfo]:
 
 
 def resolve_serial(serial: str | None) -> str:
-    serial = serial or os.environ.get("ANDROID_SERIAL")
+    serial = serial or os.environ.get(settings.ENV_SERIAL)
     if not serial:
-        raise InputError("no device given: pass a serial (or set ANDROID_SERIAL)")
+        raise InputError(f"no device given: pass a serial (or set {settings.ENV_SERIAL})")
     return serial
 
 
@@ -220,7 +219,7 @@ class Device:
     # --- files -------------------------------------------------------------------------
     def sha256(self, path: str) -> str | None:
         """sha256 of a device file, or None if it does not exist."""
-        result = self.shell(["sha256sum", validate_device_path(path)], timeout=max(self.timeout, 120))
+        result = self.shell(["sha256sum", validate_device_path(path)], timeout=max(self.timeout, SHA256_MIN_TIMEOUT))
         if not result.ok:
             return None
         digest = result.stdout.split()[0] if result.stdout.split() else ""

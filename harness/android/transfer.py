@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from harness.android.adb import Device
 
 T = TypeVar("T")
+# Seconds: removing a temporary file after a failure; asking the server to reconnect a TCP
+# device; waiting for the device to come back before the next attempt.
+CLEANUP_TIMEOUT = 10.0
+RECONNECT_TIMEOUT = 10.0
+RECONNECT_WAIT = 15.0
 
 
 def push_verified(
@@ -137,15 +142,15 @@ def _remove_quietly(device: Device, path: str) -> None:
     """Best effort: a temporary file must not outlive a failed transfer, but the device may
     be gone; the next push uses the same name and overwrites it."""
     with contextlib.suppress(DeviceError):
-        device.shell(["rm", "-f", path], timeout=10)
+        device.shell(["rm", "-f", path], timeout=CLEANUP_TIMEOUT)
 
 
 def _reconnect(device: Device) -> None:
     """After a dropped transfer: ask the server to reconnect a TCP device, then wait for it."""
     if ":" in device.serial:
         with contextlib.suppress(AdbError, OSError):
-            device.server.client(device.timeout).connect(device.serial, timeout=10)
-    deadline = time.monotonic() + 15
+            device.server.client(device.timeout).connect(device.serial, timeout=RECONNECT_TIMEOUT)
+    deadline = time.monotonic() + RECONNECT_WAIT
     while time.monotonic() < deadline:
         with contextlib.suppress(DeviceError):
             if device.state() == "device":
