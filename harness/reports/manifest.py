@@ -21,19 +21,50 @@ from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, S
 QUANTIZATION_TYPES = ("INT8", "FP16")
 
 
-def model_config(spec: ModelSpec, report: EvalReport) -> dict[str, Any]:
-    """One ModelConfig: id, path, sha256, isQuantized, quantizationType, baselineQuality,
-    quantizedQuality (= measured STS-B Spearman retention vs FP32), plus every measured figure."""
-    retrieval = {name: {k: v for k, v in m.items() if k.endswith("_retention")} for name, m in report.retrieval.items()}
+def model_config(
+    model_id: str,
+    variant: str,
+    sha256: str,
+    size_bytes: int,
+    *,
+    baseline_size_bytes: int | None,
+    sts_retention: Any,
+) -> dict[str, Any]:
+    """Chapter 28A.7's ModelConfig for one model file: id, path, sha256, isQuantized,
+    quantizationType, baselineQuality (the FP32 original = 1.0) and quantizedQuality (the measured
+    STS-B Spearman retention vs FP32, rounded to 6 places), plus variant and sizes. quantizedQuality
+    is None for an FP32 model and when the retention was not measured or is not a finite number:
+    an unmeasured model must not read as a perfect one. Callers add their measurements after these
+    keys."""
+    quantized = variant.upper() != "FP32"
+    retention = as_finite(sts_retention)
     return {
-        "id": spec.id,
-        "path": f"models/{spec.id}.onnx",
-        "sha256": report.model_sha256,
-        "sizeBytes": report.size_bytes,
-        "isQuantized": spec.is_quantized,
-        "quantizationType": spec.variant if spec.is_quantized else None,
+        "id": model_id,
+        "path": f"models/{model_id}.onnx",
+        "sha256": sha256,
+        "sizeBytes": size_bytes,
+        "isQuantized": quantized,
+        "quantizationType": variant.upper() if variant.upper() in QUANTIZATION_TYPES else None,
         "baselineQuality": 1.0,
-        "quantizedQuality": round(report.sts.get("retention", 1.0), 6) if spec.is_quantized else None,
+        "quantizedQuality": round(retention, 6) if quantized and retention is not None else None,
+        "variant": variant,
+        "baselineSizeBytes": baseline_size_bytes,
+    }
+
+
+def _eval_entry(spec: ModelSpec, report: EvalReport) -> dict[str, Any]:
+    """The eval command's manifest entry: the ModelConfig plus every measured figure."""
+    retrieval = {name: {k: v for k, v in m.items() if k.endswith("_retention")} for name, m in report.retrieval.items()}
+    config = model_config(
+        spec.id,
+        spec.variant,
+        report.model_sha256,
+        report.size_bytes,
+        baseline_size_bytes=report.baseline_size_bytes,
+        sts_retention=report.sts.get("retention"),
+    )
+    return {
+        **config,
         "quality": {
             "stsSpearmanRetention": report.sts.get("retention"),
             "meanCosineVsFp32": report.cosine_vs_baseline.get("mean"),
@@ -54,7 +85,7 @@ def build_manifest(
         "harnessVersion": __version__,
         "onnxruntimeVersion": onnxruntime.__version__,
         "host": {"python": platform.python_version(), "machine": platform.machine()},
-        "models": [model_config(spec, report) for spec, report in entries],
+        "models": [_eval_entry(spec, report) for spec, report in entries],
         **(extra or {}),
     }
 
@@ -75,8 +106,8 @@ def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
         for model in device.models:
             if model.model_id not in host_ids:
                 device_only.setdefault(model.model_id, model)
-    models = [_model_config(run, m.model_id, m.variant, m.sha256, m.size_bytes, m) for m in run.models]
-    models += [_model_config(run, m.model_id, m.variant, m.sha256, m.size_bytes, None) for m in device_only.values()]
+    models = [_signoff_entry(run, m.model_id, m.variant, m.sha256, m.size_bytes, m) for m in run.models]
+    models += [_signoff_entry(run, m.model_id, m.variant, m.sha256, m.size_bytes, None) for m in device_only.values()]
     return {
         "runId": run.run_id,
         "createdAt": run.created_at,
@@ -103,25 +134,23 @@ def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
     }
 
 
-def _model_config(
+def _signoff_entry(
     run: SignoffRun, model_id: str, variant: str, sha256: str, size_bytes: int, host: HostModel | None
 ) -> dict[str, Any]:
-    quantized = _is_quantized(variant)
+    """A sign-off manifest entry: the ModelConfig plus host quality and gates and each device's
+    measurements of this model."""
     quality = host.quality if host else {}
-    retention = as_finite(quality.get("sts_retention"))
     on_devices = [(d, m) for d in run.devices for m in d.models if m.model_id == model_id]
+    config = model_config(
+        model_id,
+        variant,
+        sha256,
+        size_bytes,
+        baseline_size_bytes=host.baseline_size_bytes if host else None,
+        sts_retention=quality.get("sts_retention"),
+    )
     return {
-        "id": model_id,
-        "path": f"models/{model_id}.onnx",
-        "sha256": sha256,
-        "sizeBytes": size_bytes,
-        "isQuantized": quantized,
-        "quantizationType": variant.upper() if variant.upper() in QUANTIZATION_TYPES else None,
-        "baselineQuality": 1.0,
-        # Same convention as harness/manifest.py: only a quantized model has a quantized quality.
-        "quantizedQuality": retention if quantized else None,
-        "variant": variant,
-        "baselineSizeBytes": host.baseline_size_bytes if host else None,
+        **config,
         "hostQuality": quality,
         "hostGates": [_gate_dict(g) for g in host.gates] if host else [],
         "hostGatesPassed": bool(host.gates) and all(g.passed for g in host.gates) if host else None,
@@ -151,7 +180,3 @@ def _device_measurement(device: DeviceRun, model: ModelOnDevice, host_sha256: st
 
 def _gate_dict(gate: Gate) -> dict[str, Any]:
     return {"name": gate.name, "passed": gate.passed, "value": gate.value, "threshold": gate.threshold}
-
-
-def _is_quantized(variant: str) -> bool:
-    return variant.upper() != "FP32"

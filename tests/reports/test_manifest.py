@@ -1,11 +1,19 @@
-"""manifest.json: chapter 28A.7 ModelConfig per model, with devices."""
+"""manifest.json: the one ModelConfig builder, the sign-off manifest and the eval command's."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .conftest import BASE, FAILING_SERIAL, SHA
+import numpy as np
+import pytest
+
+from harness.evaluation.evaluate import EvalReport
+from harness.models.registry import Registry
+from harness.reports.manifest import build_manifest, build_signoff_manifest, model_config, write_manifest
+from harness.signoff.results import Gate, SignoffRun
+
+from .conftest import BASE, FAILING_SERIAL, SHA, SIZE
 
 
 def test_manifest_has_model_configs_and_devices(written: dict[str, Path]) -> None:
@@ -41,3 +49,78 @@ def test_manifest_has_model_configs_and_devices(written: dict[str, Path]) -> Non
         "ortVersions": ["1.19.2"],
     }
     assert manifest["devices"][2]["status"] == "error"
+
+
+CORE_KEYS = [
+    "id",
+    "path",
+    "sha256",
+    "sizeBytes",
+    "isQuantized",
+    "quantizationType",
+    "baselineQuality",
+    "quantizedQuality",
+    "variant",
+    "baselineSizeBytes",
+]
+
+
+def _config(variant: str, retention: object) -> dict:
+    return model_config("M-" + variant, variant, "ab" * 32, 1_000, baseline_size_bytes=4_000, sts_retention=retention)
+
+
+def test_model_config_is_chapter_28a7_shape() -> None:
+    config = _config("INT8", 0.99612345678)
+    assert list(config) == CORE_KEYS
+    assert config["path"] == "models/M-INT8.onnx"
+    assert (config["isQuantized"], config["quantizationType"]) == (True, "INT8")
+    assert (config["baselineQuality"], config["quantizedQuality"]) == (1.0, 0.996123)
+    assert _config("FP16", 0.97)["quantizationType"] == "FP16"
+
+
+def test_model_config_fp32_has_no_quantized_quality() -> None:
+    config = _config("FP32", 0.99)
+    assert (config["isQuantized"], config["quantizationType"], config["quantizedQuality"]) == (False, None, None)
+
+
+@pytest.mark.parametrize("retention", [None, float("nan"), float("inf"), "n/a"])
+def test_model_config_unmeasured_quality_is_none_not_perfect(retention: object) -> None:
+    # The eval command's manifest used to write 1.0 when STS-B was not run, and NaN when it failed.
+    assert _config("INT8", retention)["quantizedQuality"] is None
+
+
+def test_model_config_accepts_numpy_retention() -> None:
+    assert _config("INT8", np.float32(0.5))["quantizedQuality"] == 0.5
+
+
+def _eval_report(model_id: str, sts: dict[str, float]) -> EvalReport:
+    return EvalReport(
+        model_id=model_id,
+        baseline_id="AVA-ONX-384-BASE",
+        variant="INT8",
+        model_path=f"{model_id}.onnx",
+        model_sha256=SHA[BASE],
+        size_bytes=SIZE[BASE],
+        baseline_size_bytes=90_868_376,
+        cosine_vs_baseline={"mean": 0.992, "p5": 0.986, "min": 0.971},
+        sts=sts,
+        retrieval={"xquad_en": {"top1": 0.81, "top1_retention": 0.982, "queries": 1190}},
+        gates=[Gate("spearman_retention", True, 0.996, 0.99)],
+    )
+
+
+def test_eval_and_signoff_manifests_share_one_model_config(registry: Registry, run: SignoffRun) -> None:
+    report = _eval_report(BASE, {"spearman": 0.81, "retention": 0.99612})
+    (from_eval,) = build_manifest([(registry.get(BASE), report)])["models"]
+    from_signoff = build_signoff_manifest(run)["models"][0]
+    assert list(from_eval)[: len(CORE_KEYS)] == list(from_signoff)[: len(CORE_KEYS)] == CORE_KEYS
+    assert {k: from_eval[k] for k in CORE_KEYS} == {k: from_signoff[k] for k in CORE_KEYS}
+    assert from_eval["quality"]["retrievalRetention"] == {"xquad_en": {"top1_retention": 0.982}}
+    assert from_eval["gatesPassed"] is True
+
+
+def test_eval_manifest_without_sts_has_no_quantized_quality(registry: Registry, tmp_path: Path) -> None:
+    path = write_manifest(tmp_path / "manifest.json", [(registry.get(BASE), _eval_report(BASE, {}))], {"note": "x"})
+    manifest = json.loads(path.read_text())
+    assert manifest["models"][0]["quantizedQuality"] is None
+    assert manifest["note"] == "x"
