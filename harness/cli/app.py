@@ -1,0 +1,60 @@
+"""The `ava-harness` command line. Thin: parses options, calls the library, prints results.
+A user's mistake (HarnessError) prints one line on stderr and exits non-zero, no traceback.
+
+One module per command group: models.py (models, quantize), evaluate.py (eval), signoff.py
+(deploy-test, lab), virtual.py (virtual-device); options shared by the sign-off commands live in
+options.py."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from harness.cli import evaluate, models, signoff, virtual
+from harness.cli.output import console
+from harness.errors import HarnessError
+
+
+class _Typer(typer.Typer):
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except HarnessError as err:
+            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            sys.exit(err.exit_code)
+
+
+app = _Typer(
+    help="Quantize, validate, deploy and sign off AVA's on-device ONNX embedding models.\n\n"
+    "Typical flow: `ava-harness models build`, `ava-harness quantize-all models/originals --mode int8`, "
+    "`ava-harness eval AVA-ONX-384-BASE-INT8`, then `make deploy-test DEVICE=<serial>`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+models_app = typer.Typer(help="Build and list the registered models.", no_args_is_help=True)
+models_app.command("build")(models.models_build)
+models_app.command("list")(models.models_list)
+app.add_typer(models_app, name="models")
+app.command("quantize")(models.quantize)
+app.command("quantize-all")(models.quantize_all)
+app.command("eval")(evaluate.eval_command)
+app.command("deploy-test")(signoff.deploy_test_command)
+app.command("lab")(signoff.lab_command)
+
+vd_app = typer.Typer(
+    help="Virtual Android devices that speak the adb wire protocol (no phone needed).", no_args_is_help=True
+)
+vd_app.command("start")(virtual.vd_start)
+vd_app.command("stop")(virtual.vd_stop)
+app.add_typer(vd_app, name="virtual-device")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Options shared by the commands that run a sign-off (`deploy-test`, `lab`).
+
+Defaults come from where each fact lives (the gates, the run settings, the device contract, the
+settings), so a default changes in one place and `--help` shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, RunSettings
+from harness.gates import ParityGates
+from harness.settings import REPORTS_DIR
+
+_PARITY = ParityGates()
+_SETTINGS = RunSettings()
+
+DEVICE_HELP = (
+    "Device serial; 'virtual' starts a virtual device for the run ('virtual:N' starts N), 'virtual-arm64' an"
+    " arm64-v8a one (aarch64 ONNX Runtime under qemu-user). Repeatable."
+)
+
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--models", "-m", help="Model IDs (comma or space separated; default: every available model's -INT8)."
+    ),
+]
+AdbServers = Annotated[
+    list[str] | None,
+    typer.Option(help="HOST:PORT of an adb server that has the device; repeatable (a lab spans hosts)."),
+]
+Mode = Annotated[str, typer.Option(help="model_parity (host token ids), end_to_end (the device tokenizes) or both.")]
+Iterations = Annotated[int, typer.Option(help="Timed inferences per model on the device.")]
+Warmup = Annotated[int, typer.Option(help="Untimed inferences before timing.")]
+Threads = Annotated[int, typer.Option(help="ONNX Runtime intra-op threads on the device.")]
+Preset = Annotated[str | None, typer.Option(help="INT8 recipe if a variant must be quantized: arm64, x86 or chapter.")]
+MinParityCosine = Annotated[float, typer.Option(help="Gate: minimum device-vs-host cosine for the same model file.")]
+LatencyBudgetMs = Annotated[float, typer.Option(help="Gate: maximum p50 latency per text on the device, ms.")]
+ReportsDir = Annotated[Path, typer.Option(help="Reports go to REPORTS_DIR/<run-id>/.")]
+HostEvalLimit = Annotated[
+    int | None, typer.Option(help="Host evaluation on the first N STS pairs / questions only (default: full sets).")
+]
+AppPackage = Annotated[str, typer.Option(help="The app whose external files dir receives the models.")]
+TestPackage = Annotated[str, typer.Option(help="The instrumentation (androidTest) package.")]
+Runner = Annotated[str, typer.Option(help="The instrumentation runner class.")]
+Reference = Annotated[
+    str,
+    typer.Option(
+        help="Kernels the device's output is held against: auto (the device's ABI decides: ARM64 reference for"
+        " INT8 on arm64 devices), host, or arm64."
+    ),
+]
+
+DEFAULT_MODE = _SETTINGS.mode
+DEFAULT_ITERATIONS = _SETTINGS.iterations
+DEFAULT_WARMUP = _SETTINGS.warmup
+DEFAULT_THREADS = _SETTINGS.threads
+DEFAULT_MIN_PARITY_COSINE = _PARITY.min_parity_cosine
+DEFAULT_LATENCY_BUDGET_MS = _PARITY.max_latency_p50_ms
+DEFAULT_REPORTS_DIR = Path(REPORTS_DIR.name)  # relative: reports/ under the working directory
+DEFAULT_APP = DEFAULT_APP_PACKAGE
+DEFAULT_TEST = DEFAULT_TEST_PACKAGE
+DEFAULT_RUNNER_CLASS = DEFAULT_RUNNER
+DEFAULT_REFERENCE = "auto"
