@@ -7,6 +7,7 @@ import contextlib
 import struct
 
 from virtual_device.context import DeviceContext
+from virtual_device.shell.commands import COMMANDS
 from virtual_device.shell.interpreter import ShellSession
 from virtual_device.transport.streams import Stream, StreamClosed
 
@@ -69,7 +70,7 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
 
         err = out
 
-    session = ShellSession(device, out, err, closed=lambda: stream.closed)
+    session = ShellSession(device, out, err, commands=COMMANDS, closed=lambda: stream.closed)
     if v2 and command.strip():
 
         async def read_stdin() -> bytes:
