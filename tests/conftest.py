@@ -10,6 +10,16 @@ from harness.models.registry import Registry, load_registry
 
 pytest_plugins = ["virtual_device.testing.pytest_plugin"]
 
+# A test that asks for one of these (directly or through another fixture) talks to a real adb
+# server and virtual devices: it is end to end, whatever its module holds.
+DEVICE_FIXTURES = frozenset({"adb_server", "virtual_device", "virtual_devices"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DEVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:

@@ -6,11 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-import pytest
-
 from tests.helpers import run_cli
-
-pytestmark = pytest.mark.e2e
 
 
 def test_start_then_plain_adb_shell_push_pull_then_stop(adb_server, tmp_path):

@@ -13,7 +13,7 @@ from harness.reference import arm64
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
 
-pytestmark = [pytest.mark.e2e, pytest.mark.arm64]
+pytestmark = pytest.mark.arm64  # every test here runs aarch64 ONNX Runtime under qemu
 MODEL = "AVA-ONX-384-BASE-INT8"
 
 

@@ -10,7 +10,6 @@ from harness.android.contract import RunSettings
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
 
-pytestmark = pytest.mark.e2e
 MODEL = "AVA-ONX-384-FAST-INT8"
 
 

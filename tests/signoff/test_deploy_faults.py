@@ -16,7 +16,6 @@ from harness.signoff.pipeline import deploy_test
 from virtual_device.adbtools import device_state, free_port
 from virtual_device.host import DeviceHost
 
-pytestmark = pytest.mark.e2e
 MODEL = "AVA-ONX-384-FAST-INT8"
 MODELS_DIR = "/sdcard/Android/data/com.augmentalis.ava/files/models"
 

@@ -8,12 +8,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-import pytest
-
 from ava_reference.virtual_app import ava_device_config
 from tests.helpers import PROJECT_ROOT
-
-pytestmark = pytest.mark.e2e
 
 
 def _suite(serial: str, port: int, junit, *extra: str) -> subprocess.CompletedProcess[str]:
