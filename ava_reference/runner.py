@@ -1,10 +1,11 @@
 """The sign-off instrumentation: reads request.json, runs every model with ONNX Runtime, writes
-the outputs of contract v1 and prints real-shaped `am instrument -r` output as it goes."""
+the outputs of contract v2 and prints real-shaped `am instrument -r` output as it goes."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import resource
 import time
@@ -17,13 +18,81 @@ import numpy as np
 
 from ava_reference.wordpiece import WordPieceTokenizer
 
-CONTRACT = "ava-harness-device/1"
+CONTRACT = "ava-harness-device/2"
+# The app's own test class (this module plays it): the host names it in `-e class`.
 TEST_CLASS = "com.augmentalis.ava.harness.EmbeddingSignoffTest"
 CHECKS = ("modelLoads", "embeddingsValid", "ragRanking", "modelParity", "endToEnd", "latency")
 
 
 class CheckFailed(AssertionError):
     pass
+
+
+class RequestError(ValueError):
+    """A field of request.json is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """request.json's "chapter": the thresholds of chapter 28A.6's tests 2 and 4 (contract v2)."""
+
+    norm_range: tuple[float, float]  # test 2: every L2 norm strictly inside
+    documents: dict[str, str]  # test 4: id -> text, in the request's order (ties keep it)
+    query: str
+    expected_first: str  # this document must rank first ...
+    never_first: str  # ... and this one must not
+
+    def embeddings_valid(self, array: np.ndarray) -> bool:
+        """Chapter test 2: every value finite and every row's L2 norm in the open range."""
+        norms = np.linalg.norm(array, axis=1)
+        low, high = self.norm_range
+        return bool(np.all(np.isfinite(array))) and bool(np.all((norms > low) & (norms < high)))
+
+    def ranking_passes(self, ranking: list[str]) -> bool:
+        return bool(ranking) and ranking[0] == self.expected_first and ranking[0] != self.never_first
+
+
+def parse_chapter(request: dict[str, Any], source: str = "request.json") -> Chapter:
+    """Validates request.json's "chapter"; RequestError names the field that is wrong."""
+    where = f"{source}.chapter"
+
+    def child(obj: dict[str, Any], key: str, at: str) -> Any:
+        if obj.get(key) is None:
+            raise RequestError(f'{at}: missing "{key}"')
+        return obj[key]
+
+    def text(obj: dict[str, Any], key: str, at: str) -> str:
+        value = child(obj, key, at)
+        if not isinstance(value, str):
+            raise RequestError(f'{at}: "{key}" must be a string')
+        return value
+
+    chapter = child(request, "chapter", source)
+    if not isinstance(chapter, dict):
+        raise RequestError(f'{source}: "chapter" must be an object')
+    bounds = child(chapter, "normRange", where)
+    if (
+        not isinstance(bounds, list)
+        or len(bounds) != 2
+        or not all(isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in bounds)
+        or not 0 <= bounds[0] < bounds[1]
+    ):
+        raise RequestError(f'{where}: "normRange" must be [low, high], finite numbers with 0 <= low < high')
+    rag = child(chapter, "rag", where)
+    if not isinstance(rag, dict):
+        raise RequestError(f'{where}: "rag" must be an object')
+    at = f"{where}.rag"
+    documents = child(rag, "documents", at)
+    if not isinstance(documents, dict) or not documents or not all(isinstance(v, str) for v in documents.values()):
+        raise RequestError(f'{at}: "documents" must be a non-empty object of strings')
+    query = text(rag, "query", at)
+    expected, never = text(rag, "expectedFirst", at), text(rag, "neverFirst", at)
+    for key, value in (("expectedFirst", expected), ("neverFirst", never)):
+        if value not in documents:
+            raise RequestError(f'{at}: "{key}" "{value}" is not a document id')
+    if expected == never:
+        raise RequestError(f'{at}: "expectedFirst" and "neverFirst" are the same document "{expected}"')
+    return Chapter((float(bounds[0]), float(bounds[1])), dict(documents), query, expected, never)
 
 
 @dataclass
@@ -220,6 +289,7 @@ def _sha256(path: Path) -> str:
 def _run_model(
     ctx: Any,
     request: dict[str, Any],
+    chapter: Chapter | RequestError,
     spec: dict[str, Any],
     printer: Printer,
     files: Path,
@@ -239,6 +309,7 @@ def _run_model(
         "chapterTests": {},
     }
     runner: ModelRunner | EmulatedModelRunner | None = None
+    load_error: BaseException | None = None
     parity: np.ndarray | None = None
 
     def check(name: str, body: Any, metrics: dict[str, str] | None = None) -> None:
@@ -253,11 +324,21 @@ def _run_model(
             result["errors"].append(f"{name}: {err}")
             printer.end(base, err, extra)
 
+    def require_chapter() -> Chapter:
+        if isinstance(chapter, RequestError):
+            raise CheckFailed(str(chapter))
+        return chapter
+
     def load() -> dict[str, str]:
-        nonlocal runner
-        runner = open_model_runner(
-            spec, files, int(request.get("threads", 2)), request.get("executionProvider", "CPU"), ctx.props
-        )
+        nonlocal runner, load_error
+        try:
+            require_chapter()  # a request without valid thresholds fails here, before any model runs
+            runner = open_model_runner(
+                spec, files, int(request.get("threads", 2)), request.get("executionProvider", "CPU"), ctx.props
+            )
+        except Exception as err:
+            load_error = err
+            raise
         result.update(
             sha256=_sha256(runner.path),
             loadMs=runner.load_ms,
@@ -276,38 +357,44 @@ def _run_model(
 
     def require_runner() -> ModelRunner | EmulatedModelRunner:
         if runner is None:
-            raise CheckFailed("model did not load")
+            raise CheckFailed(f"model did not load: {load_error}" if load_error else "model did not load")
         return runner
 
     def valid() -> None:
         nonlocal parity
         parity = require_runner().embed(spec["tokenIds"])
+        thresholds = require_chapter()
         norms = np.linalg.norm(parity, axis=1)
-        ok = bool(np.all(np.isfinite(parity))) and bool(np.all((norms > 0.5) & (norms < 2.0)))
+        ok = thresholds.embeddings_valid(parity)
         result["chapterTests"]["test2_embeddings_valid"] = ok
         if mode in ("model_parity", "both"):
             _atomic_write(out_dir / "embeddings.npy", _npy_bytes(parity))
         if not ok:
+            low, high = thresholds.norm_range
             raise CheckFailed(
-                f"embeddings not finite or L2 norm out of (0.5, 2.0): {norms.min():.3f}..{norms.max():.3f}"
+                f"embeddings not finite or L2 norm out of ({low}, {high}): {norms.min():.3f}..{norms.max():.3f}"
             )
 
     tokenizer_path = files / spec["tokenizer"]
 
     def rag() -> None:
         active = require_runner()
+        thresholds = require_chapter()
         tokenizer = WordPieceTokenizer(tokenizer_path)
-        docs = request["rag"]["documents"]
+        docs = thresholds.documents
         doc_ids = list(docs)
         vectors = active.embed([tokenizer.encode(docs[d], spec["maxLength"]) for d in doc_ids])
-        query = active.embed([tokenizer.encode(request["rag"]["query"], spec["maxLength"])])[0]
+        query = active.embed([tokenizer.encode(thresholds.query, spec["maxLength"])])[0]
         scores = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
         ranking = [doc_ids[i] for i in np.argsort(-scores, kind="stable")]
         result["ragRanking"] = ranking
-        ok = ranking[0] == "1" and ranking[0] != "3"
+        ok = thresholds.ranking_passes(ranking)
         result["chapterTests"]["test4_rag_ranking"] = ok
         if not ok:
-            raise CheckFailed(f"expected document 1 first, got {ranking}")
+            raise CheckFailed(
+                f"expected document {thresholds.expected_first} first"
+                f" (document {thresholds.never_first} never), got {ranking}"
+            )
 
     def parity_check() -> None:
         if parity is None:
@@ -381,12 +468,16 @@ def run(ctx: Any) -> int:  # ctx: virtual_device.apps.instrumentation.Instrument
             "INSTRUMENTATION_CODE: 0\n"
         )
         return 0
+    try:  # not fatal: every model's modelLoads check fails with the reason, the run completes
+        chapter: Chapter | RequestError = parse_chapter(request, request_path)
+    except RequestError as err:
+        chapter = err
     files = ctx.host_path(f"/sdcard/Android/data/{ctx.target_package}/files")
     run_dir = ctx.host_path(request_path).parent
     printer = Printer(ctx.write, total=len(request["models"]) * len(CHECKS))
 
     for spec in request["models"]:
-        if not _run_model(ctx, request, spec, printer, files, run_dir, request_path.rsplit("/", 1)[0]):
+        if not _run_model(ctx, request, chapter, spec, printer, files, run_dir, request_path.rsplit("/", 1)[0]):
             return 0
 
     elapsed = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""The host's side of the device contract (device_tests/CONTRACT.md, version 1): device paths,
+"""The host's side of the device contract (device_tests/CONTRACT.md, version 2): device paths,
 the request it pushes and the per-model results it pulls back."""
 
 from __future__ import annotations
@@ -13,19 +13,16 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InputError
+from harness.evaluation import chapter
 from harness.models.registry import ModelSpec, validate_model_id
 
-CONTRACT_VERSION = "ava-harness-device/1"
+CONTRACT_VERSION = "ava-harness-device/2"
 DEFAULT_APP_PACKAGE = "com.augmentalis.ava"
 DEFAULT_TEST_PACKAGE = "com.augmentalis.ava.test"
 DEFAULT_RUNNER = "androidx.test.runner.AndroidJUnitRunner"
 TEST_CLASS = "com.augmentalis.ava.harness.EmbeddingSignoffTest"
 CHECKS = ("modelLoads", "embeddingsValid", "ragRanking", "modelParity", "endToEnd", "latency")
 MODES = ("model_parity", "end_to_end", "both")
-
-# Chapter 28A.6 test 4, as the device runs it.
-RAG_DOCUMENTS = {"1": "AI transforms industries", "2": "ML improves predictions", "3": "Weather is sunny"}
-RAG_QUERY = "artificial intelligence"
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,21 @@ class DevicePaths:
 
     def relative(self, device_path: str) -> str:
         return posixpath.relpath(device_path, self.files)
+
+
+def chapter_request() -> dict[str, Any]:
+    """Chapter 28A.6's thresholds for the tests the device runs itself (2: valid embeddings,
+    4: RAG ranking), from their one home, harness.evaluation.chapter. Test 3 (cosine vs FP32)
+    is the host's: it has both vectors."""
+    return {
+        "normRange": [float(chapter.NORM_RANGE[0]), float(chapter.NORM_RANGE[1])],
+        "rag": {
+            "documents": dict(chapter.RAG_DOCUMENTS),
+            "query": chapter.RAG_QUERY,
+            "expectedFirst": chapter.RAG_EXPECTED_FIRST,
+            "neverFirst": chapter.RAG_NEVER_FIRST,
+        },
+    }
 
 
 @dataclass
@@ -95,7 +107,7 @@ def build_request(
         "warmup": settings.warmup,
         "iterations": settings.iterations,
         "texts": list(texts),
-        "rag": {"documents": dict(RAG_DOCUMENTS), "query": RAG_QUERY},
+        "chapter": chapter_request(),
         "models": [
             {
                 "modelId": spec.id,

@@ -1,4 +1,4 @@
-"""Device contract v1 (device_tests/CONTRACT.md): its two implementations must agree on the formats.
+"""Device contract v2 (device_tests/CONTRACT.md): its two implementations must agree on the formats.
 
 The Kotlin side (device_tests/android/) is compiled by device_tests/android/build.sh (kotlinc from
 the npm registry, against stub jars; cached by a hash stamp) and its file-format helpers run on the
@@ -22,6 +22,7 @@ import pytest
 
 from harness.android import contract as dc
 from harness.android.contract import DevicePaths, RunSettings, build_request
+from harness.evaluation import chapter
 from harness.models.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,15 +96,67 @@ def test_kotlin_reads_the_harness_request(
     assert derived == {
         "wantsModelParity": settings.mode in ("model_parity", "both"),
         "wantsEndToEnd": settings.mode in ("end_to_end", "both"),
-        "ragOrder": list(request["rag"]["documents"]),  # insertion order survives org.json
+        "ragOrder": list(request["chapter"]["rag"]["documents"]),  # insertion order survives org.json
+        "chapterError": None,
     }
+
+
+def test_request_carries_the_chapter_thresholds() -> None:
+    """The device reads chapter 28A's thresholds from the request: their one home is
+    harness.evaluation.chapter, and the reference's parser gets them back unchanged."""
+    from ava_reference.runner import parse_chapter
+
+    request = host_request()
+    assert request["contract"] == "ava-harness-device/2" and "rag" not in request
+    assert request["chapter"] == {
+        "normRange": list(chapter.NORM_RANGE),
+        "rag": {
+            "documents": dict(chapter.RAG_DOCUMENTS),
+            "query": chapter.RAG_QUERY,
+            "expectedFirst": chapter.RAG_EXPECTED_FIRST,
+            "neverFirst": chapter.RAG_NEVER_FIRST,
+        },
+    }
+    parsed = parse_chapter(json.loads(json.dumps(request)))
+    assert parsed.norm_range == chapter.NORM_RANGE
+    assert parsed.documents == dict(chapter.RAG_DOCUMENTS) and list(parsed.documents) == list(chapter.RAG_DOCUMENTS)
+    assert (parsed.query, parsed.expected_first, parsed.never_first) == (
+        chapter.RAG_QUERY,
+        chapter.RAG_EXPECTED_FIRST,
+        chapter.RAG_NEVER_FIRST,
+    )
+
+
+def test_host_rejects_a_v1_result() -> None:
+    from harness.errors import InputError
+
+    v1 = {"contract": "ava-harness-device/1", "modelId": MODEL_ID, "sha256": "", "loadMs": None, "latencyMs": []}
+    v1 |= {"ortVersion": "", "executionProvider": "CPU"}
+    with pytest.raises(InputError, match="not contract ava-harness-device/2"):
+        dc.parse_result_json(json.dumps(v1).encode(), MODEL_ID, "device")
+    assert dc.parse_result_json(json.dumps({**v1, "contract": dc.CONTRACT_VERSION}).encode(), MODEL_ID, "device")
+
+
+def test_contract_md_documents_every_request_key() -> None:
+    def keys(value: Any) -> set[str]:
+        if isinstance(value, dict):
+            return {k for k in value if not k.isdigit()} | {k for v in value.values() for k in keys(v)}
+        if isinstance(value, list):
+            return {k for v in value for k in keys(v)}
+        return set()
+
+    contract = (ROOT / "device_tests" / "CONTRACT.md").read_text()
+    block = contract.split("### request.json", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    documented = {k for k in re.findall(r'"(\w+)":', block) if not k.isdigit()}
+    assert documented == keys(host_request())
+    assert '"contract": "ava-harness-device/2"' in block
 
 
 @pytest.mark.jvm
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
-        (lambda r: r.update(contract="ava-harness-device/2"), "unsupported contract"),
+        (lambda r: r.update(contract="ava-harness-device/1"), "unsupported contract"),
         (lambda r: r["models"][0].update(modelId="../../escape"), "not a safe ID"),
         (lambda r: r["models"][0].update(file="/data/data/x.onnx"), "relative path"),
         (lambda r: r["models"][0]["tokenIds"].pop(), "tokenIds lists for"),
@@ -121,6 +174,71 @@ def test_kotlin_rejects_a_bad_request(kotlin_classpath: str, tmp_path: Path, mut
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and needle in result.stderr, result.stderr
     assert not (tmp_path / "parsed.json").exists()
+
+
+def _set(path: str, value: Any) -> Any:
+    """A mutation of request["chapter"]: set (or, with value DROP, remove) a dotted key."""
+
+    def mutate(request: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target = request
+        for key in parents:
+            target = target[key]
+        if value is DROP:
+            del target[last]
+        else:
+            target[last] = value
+
+    return mutate
+
+
+DROP = object()
+BAD_CHAPTERS = [
+    (_set("chapter", DROP), 'missing "chapter"'),
+    (_set("chapter", [0.5, 2.0]), '"chapter" must be an object'),
+    (_set("chapter.normRange", DROP), 'missing "normRange"'),
+    (_set("chapter.normRange", None), 'missing "normRange"'),
+    (_set("chapter.normRange", [2.0, 0.5]), '"normRange" must be [low, high]'),
+    (_set("chapter.normRange", [-1.0, 2.0]), '"normRange" must be [low, high]'),
+    (_set("chapter.normRange", [0.5]), '"normRange" must be [low, high]'),
+    (_set("chapter.normRange", [0.5, 2.0, 3.0]), '"normRange" must be [low, high]'),
+    (_set("chapter.normRange", ["0.5", 2.0]), '"normRange" must be [low, high]'),
+    (_set("chapter.normRange", [True, 2.0]), '"normRange" must be [low, high]'),
+    (_set("chapter.normRange", {"low": 0.5}), '"normRange" must be [low, high]'),
+    (_set("chapter.rag", DROP), 'missing "rag"'),
+    (_set("chapter.rag", "docs"), '"rag" must be an object'),
+    (_set("chapter.rag.documents", {}), '"documents" must be a non-empty object of strings'),
+    (_set("chapter.rag.documents", ["a", "b"]), '"documents" must be a non-empty object of strings'),
+    (_set("chapter.rag.documents.2", 7), '"documents" must be a non-empty object of strings'),
+    (_set("chapter.rag.query", DROP), 'missing "query"'),
+    (_set("chapter.rag.query", 1), '"query" must be a string'),
+    (_set("chapter.rag.expectedFirst", 1), '"expectedFirst" must be a string'),
+    (_set("chapter.rag.expectedFirst", "9"), '"expectedFirst" "9" is not a document id'),
+    (_set("chapter.rag.neverFirst", DROP), 'missing "neverFirst"'),
+    (_set("chapter.rag.neverFirst", "1"), '"expectedFirst" and "neverFirst" are the same document "1"'),
+]
+
+
+@pytest.mark.jvm
+@pytest.mark.parametrize(("mutate", "needle"), BAD_CHAPTERS)
+def test_a_bad_chapter_is_reported_not_fatal_and_both_sides_say_the_same(
+    kotlin_classpath: str, tmp_path: Path, mutate: Any, needle: str
+) -> None:
+    """A missing or malformed "chapter" does not reject the request (the models are known, so
+    their checks can fail one by one): Kotlin keeps the reason, the same text as the reference's."""
+    from ava_reference.runner import RequestError, parse_chapter
+
+    request = host_request()
+    mutate(request)
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    kotlin(kotlin_classpath, "request", path, tmp_path / "parsed.json")
+    parsed = json.loads((tmp_path / "parsed.json").read_text())
+    assert parsed["chapter"] is None
+    assert needle in parsed["derived"]["chapterError"]
+    with pytest.raises(RequestError) as raised:
+        parse_chapter(json.loads(path.read_text()), str(path))
+    assert str(raised.value) == parsed["derived"]["chapterError"]
 
 
 # -- the Python reference, run for real on a tiny model --------------------------------------------
@@ -166,8 +284,11 @@ def dc_inputs() -> list[str]:
     return list(load_registry().get(MODEL_ID).inputs)
 
 
-def _run_reference(tmp_path: Path, request: dict[str, Any], *, with_model: bool = True) -> Path:
-    """Runs ava_reference/runner.run in a fake device; returns the model's out dir."""
+def _run_reference(
+    tmp_path: Path, request: dict[str, Any], *, with_model: bool = True, output: list[str] | None = None
+) -> Path:
+    """Runs ava_reference/runner.run in a fake device; returns the model's out dir (`output`
+    receives the `am instrument -r` transcript)."""
     from ava_reference import runner
 
     device_root = tmp_path / "device"
@@ -187,7 +308,7 @@ def _run_reference(tmp_path: Path, request: dict[str, Any], *, with_model: bool 
     )
     request_path = paths.request(request["runId"])
     dc.save_request(host_path(request_path), request)
-    output: list[str] = []
+    output = [] if output is None else output
     ctx = SimpleNamespace(
         test_package=dc.DEFAULT_TEST_PACKAGE,
         runner=dc.DEFAULT_RUNNER,
@@ -266,6 +387,43 @@ def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_pa
 
 
 @pytest.mark.jvm
+def test_reference_takes_the_thresholds_from_the_request(tmp_path: Path) -> None:
+    """Other thresholds in the request, other verdicts: nothing of chapter 28A is hard-coded on the device."""
+    request = _tiny_request()
+    request["chapter"]["normRange"] = [1.5, 3.0]  # the tiny model's norms are near 1: test 2 fails
+    request["chapter"]["rag"].update(expectedFirst="2", neverFirst="1")  # it ranks "1" first: test 4 fails
+    output: list[str] = []
+    out = _run_reference(tmp_path, request, output=output)
+    result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "reference")
+    assert result["chapterTests"] == {
+        "test1_loads_with_dimension": True,
+        "test2_embeddings_valid": False,
+        "test4_rag_ranking": False,
+    }
+    assert result["ragRanking"][0] == "1"
+    assert [e.split(":")[0] for e in result["errors"]] == ["embeddingsValid", "ragRanking"]
+    assert "L2 norm out of (1.5, 3.0)" in result["errors"][0]
+    assert "expected document 2 first (document 1 never)" in result["errors"][1]
+    assert "Tests run: 6,  Failures: 2" in "".join(output)
+
+
+@pytest.mark.parametrize(("mutate", "needle"), BAD_CHAPTERS[:1] + BAD_CHAPTERS[4:5] + BAD_CHAPTERS[-3:-2])
+def test_reference_fails_modelloads_on_a_bad_chapter(tmp_path: Path, mutate: Any, needle: str) -> None:
+    """The run completes (no crash): every check of the model fails, modelLoads with the bad field."""
+    request = _tiny_request()
+    mutate(request)
+    output: list[str] = []
+    out = _run_reference(tmp_path, request, output=output)
+    transcript = "".join(output)
+    assert "Tests run: 6,  Failures: 6" in transcript
+    assert "shortMsg" not in transcript
+    result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "reference")
+    assert result["errors"][0].startswith("modelLoads: /sdcard/") and needle in result["errors"][0]
+    assert result["loadMs"] is None and result["chapterTests"] == {}
+    assert all(needle in e for e in result["errors"][1:3])  # embeddingsValid and ragRanking say why too
+
+
+@pytest.mark.jvm
 def test_kotlin_and_reference_agree_when_the_model_is_missing(kotlin_classpath: str, tmp_path: Path) -> None:
     """A model that did not load: the keys that are absent (coldMs, dimension, ragRanking) and null
     (loadMs) are the same on both sides."""
@@ -287,7 +445,7 @@ def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Pa
 
     shapes = [(r, c) for r in (0, 1, 2, 9, 10, 99, 100, 12345) for c in (1, 2, 3, 7, 64, 384, 768, 1024, 99999)]
     shapes += [(3, c) for c in range(1, 200)]
-    cases = {"pool": [], "percentile": [], "rank": [], "valid": [], "npyHeaders": shapes}
+    cases = {"pool": [], "percentile": [], "rank": [], "valid": [], "ragPasses": [], "npyHeaders": shapes}
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     kotlin(kotlin_classpath, "math", tmp_path / "cases.json", tmp_path / "answers.json")
     headers = json.loads((tmp_path / "answers.json").read_text())["npyHeaders"]
@@ -304,7 +462,7 @@ def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Pa
 
 @pytest.mark.jvm
 def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpath: str, tmp_path: Path) -> None:
-    from ava_reference.runner import _pool
+    from ava_reference.runner import Chapter, _pool
 
     rng = np.random.default_rng(5)
     pool_cases = []
@@ -318,11 +476,22 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
     vectors = rng.normal(size=(3, 16)).astype(np.float32)
     rank_cases = [(vectors, rng.normal(size=16).astype(np.float32)) for _ in range(5)]
     rank_cases.append((np.ones((3, 4), np.float32), np.ones(4, np.float32)))  # all tied: request order
+    default = list(chapter.NORM_RANGE)
     valid_cases = [
-        [[0.5, 0.5, 0.5, 0.5], [0.5, -0.5, 0.5, 0.5]],  # norms 1.0
-        [[0.2, 0.2, 0.2, 0.2]],  # norm 0.4
-        [[1e39, 1.0, 0.0, 0.0]],  # 1e39 overflows float32 to inf: not finite
-        [[1.1, 1.1, 1.1, 1.1]],  # norm 2.2
+        ([[0.5, 0.5, 0.5, 0.5], [0.5, -0.5, 0.5, 0.5]], default),  # norms 1.0
+        ([[0.2, 0.2, 0.2, 0.2]], default),  # norm 0.4
+        ([[1e39, 1.0, 0.0, 0.0]], default),  # 1e39 overflows float32 to inf: not finite
+        ([[1.1, 1.1, 1.1, 1.1]], default),  # norm 2.2
+        ([[1.1, 1.1, 1.1, 1.1]], [2.0, 3.0]),  # norm 2.2, another range
+        ([[0.5, 0.5, 0.5, 0.5]], [1.0, 3.0]),  # norm 1.0: the bounds are exclusive
+        ([[0.5, 0.5, 0.5, 0.5]], [0.0, 1.5]),
+    ]
+    rag_cases = [
+        (["1", "2", "3"], "1", "3"),
+        (["2", "1", "3"], "1", "3"),
+        (["3", "1", "2"], "1", "3"),
+        (["b", "a"], "b", "a"),
+        ([], "1", "3"),
     ]
     cases = {
         "pool": [
@@ -331,7 +500,8 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
         ],
         "percentile": [{"samples": s, "q": 50} for s in samples],
         "rank": [{"ids": list(docs), "vectors": v.tolist(), "query": q.tolist()} for v, q in rank_cases],
-        "valid": valid_cases,
+        "valid": [{"rows": rows, "normRange": bounds} for rows, bounds in valid_cases],
+        "ragPasses": [{"ranking": r, "expectedFirst": e, "neverFirst": n} for r, e, n in rag_cases],
         "npyHeaders": [],
     }
     (tmp_path / "cases.json").write_text(json.dumps(cases))
@@ -347,12 +517,19 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
     for (v, q), got in zip(rank_cases, answers["rank"], strict=True):
         scores = v @ q / (np.linalg.norm(v, axis=1) * np.linalg.norm(q))
         assert got == [list(docs)[i] for i in np.argsort(-scores, kind="stable")]
-    for rows, got in zip(valid_cases, answers["valid"], strict=True):  # the reference's rule for test 2
+
+    def rules(bounds: list[float], expected: str = "1", never: str = "3") -> Chapter:
+        return Chapter((bounds[0], bounds[1]), {"1": "", "2": "", "3": ""}, "", expected, never)
+
+    for (rows, bounds), got in zip(valid_cases, answers["valid"], strict=True):  # the reference's rule for test 2
         with np.errstate(over="ignore"):
             array = np.array(rows, np.float64).astype(np.float32)
-        norms = np.linalg.norm(array, axis=1)
-        assert got == (bool(np.all(np.isfinite(array))) and bool(np.all((norms > 0.5) & (norms < 2.0))))
-    assert answers["valid"] == [True, False, False, False]
+        assert got == rules(bounds).embeddings_valid(array)
+    assert answers["valid"] == [True, False, False, False, True, False, True]
+    for (ranking, expected, never), got in zip(rag_cases, answers["ragPasses"], strict=True):  # test 4
+        assert got == rules(default, expected, never).ranking_passes(ranking)
+        assert got == (chapter.rag_ranking_passes(ranking) if (expected, never) == ("1", "3") else got)
+    assert answers["ragPasses"] == [True, False, False, True, False]
 
 
 # -- the Kotlin test class itself: names, keys and paths of the contract ---------------------------

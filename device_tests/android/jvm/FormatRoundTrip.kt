@@ -3,6 +3,7 @@
 // tests/android/test_contract.py can check them against the harness and the Python reference.
 //
 //   request <request.json> <parsed.json>   parse a harness-written request.json, write back every field
+//                                          (a bad "chapter" is not fatal: null, and derived.chapterError)
 //   write <values.json> <outDir>           write embeddings.npy, token_ids_e2e.json, result.json from values
 //   math <cases.json> <answers.json>       pooling, percentile, ranking, .npy headers on given cases
 //
@@ -51,7 +52,17 @@ private fun request(input: File, output: File) {
         "warmup" to r.warmup,
         "iterations" to r.iterations,
         "texts" to r.texts,
-        "rag" to linkedMapOf("documents" to r.rag.documents, "query" to r.rag.query),
+        "chapter" to r.chapter?.let { c ->
+            linkedMapOf(
+                "normRange" to listOf(c.normLow, c.normHigh),
+                "rag" to linkedMapOf(
+                    "documents" to c.rag.documents,
+                    "query" to c.rag.query,
+                    "expectedFirst" to c.rag.expectedFirst,
+                    "neverFirst" to c.rag.neverFirst,
+                ),
+            )
+        },
         "models" to r.models.map { m ->
             linkedMapOf<String, Any?>(
                 "modelId" to m.modelId,
@@ -71,7 +82,8 @@ private fun request(input: File, output: File) {
         "derived" to linkedMapOf(
             "wantsModelParity" to r.wantsModelParity,
             "wantsEndToEnd" to r.wantsEndToEnd,
-            "ragOrder" to r.rag.documents.keys.toList(),
+            "ragOrder" to r.chapter?.rag?.documents?.keys?.toList(),
+            "chapterError" to r.chapterError,
         ),
     )
     AtomicFiles.writeText(output, Json.write(parsed, indent = 1))
@@ -133,7 +145,20 @@ private fun math(input: File, output: File) {
             SignoffMath.rank(strings(c.getJSONArray("ids")), rows(c.getJSONArray("vectors")), floats(c.getJSONArray("query")))
         }
     }
-    val valid = cases.getJSONArray("valid").let { a -> List(a.length()) { SignoffMath.embeddingsValid(rows(a.getJSONArray(it))) } }
+    val valid = cases.getJSONArray("valid").let { a ->
+        List(a.length()) { i ->
+            val c = a.getJSONObject(i)
+            val range = c.getJSONArray("normRange")
+            SignoffMath.embeddingsValid(rows(c.getJSONArray("rows")), range.getDouble(0), range.getDouble(1))
+        }
+    }
+    val ragPasses = cases.getJSONArray("ragPasses").let { a ->
+        List(a.length()) { i ->
+            val c = a.getJSONObject(i)
+            SignoffMath.ragRankingPasses(strings(c.getJSONArray("ranking")), c.getString("expectedFirst"),
+                c.getString("neverFirst"))
+        }
+    }
     val headers = cases.getJSONArray("npyHeaders").let { a ->
         List(a.length()) { i ->
             val shape = a.getJSONArray(i)
@@ -141,7 +166,7 @@ private fun math(input: File, output: File) {
         }
     }
     val answers = linkedMapOf("pool" to pool, "percentile" to percentile, "rank" to rank, "valid" to valid,
-        "npyHeaders" to headers)
+        "ragPasses" to ragPasses, "npyHeaders" to headers)
     AtomicFiles.writeText(output, Json.write(answers))
 }
 

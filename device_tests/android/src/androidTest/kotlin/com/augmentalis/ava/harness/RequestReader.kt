@@ -4,11 +4,11 @@ import org.json.JSONArray
 import org.json.JSONObject
 import java.io.File
 
-// request.json of device contract v1 (device_tests/CONTRACT.md), parsed with org.json (android.jar's
+// request.json of device contract v2 (device_tests/CONTRACT.md), parsed with org.json (android.jar's
 // copy on the phone). JVM-only on purpose: build.sh compiles this file without any Android class and
 // tests/android/test_contract.py feeds it requests written by the harness.
 
-const val CONTRACT = "ava-harness-device/1"
+const val CONTRACT = "ava-harness-device/2"
 
 /** The JUnit checks, in the order the contract and the Python reference run them. */
 val CHECKS: List<String> = listOf("modelLoads", "embeddingsValid", "ragRanking", "modelParity", "endToEnd", "latency")
@@ -36,10 +36,21 @@ class ModelRequest(
     val tokenIds: List<LongArray>,
 )
 
+/** Chapter 28A.6 test 4: [query] must rank [expectedFirst] first and never [neverFirst]. */
 class RagRequest(
     /** Document id -> text, in the request's order (ties in the ranking keep this order). */
     val documents: LinkedHashMap<String, String>,
     val query: String,
+    val expectedFirst: String,
+    val neverFirst: String,
+)
+
+/** request.json's "chapter" (contract v2): the thresholds of the chapter tests the device runs. */
+class ChapterRequest(
+    /** Test 2: every L2 norm strictly between these. */
+    val normLow: Double,
+    val normHigh: Double,
+    val rag: RagRequest,
 )
 
 class SignoffRequest(
@@ -51,11 +62,19 @@ class SignoffRequest(
     val warmup: Int,
     val iterations: Int,
     val texts: List<String>,
-    val rag: RagRequest,
+    /** Null when the request's "chapter" is missing or malformed; [chapterError] says why. */
+    val chapter: ChapterRequest?,
+    val chapterError: String?,
     val models: List<ModelRequest>,
 ) {
     val wantsModelParity: Boolean get() = mode == "model_parity" || mode == "both"
     val wantsEndToEnd: Boolean get() = mode == "end_to_end" || mode == "both"
+
+    /**
+     * The chapter thresholds, or an AssertionError naming the bad field. Not a request error: the
+     * models are known, so each model's checks fail (modelLoads first) and the run still completes.
+     */
+    fun requireChapter(): ChapterRequest = chapter ?: throw AssertionError(chapterError ?: "no chapter thresholds")
 }
 
 class RequestException(message: String) : IllegalArgumentException(message)
@@ -114,10 +133,13 @@ object RequestReader {
             val contract = string("contract")
             if (contract != CONTRACT) throw RequestException("$where: unsupported contract \"$contract\" (this is $CONTRACT)")
             val texts = strings("texts")
-            val ragFields = child("rag")
-            val docs = ragFields.child("documents")
-            val documents = LinkedHashMap<String, String>()
-            for (id in docs.obj.keys()) documents[id] = docs.string(id)
+            var chapterError: String? = null
+            val chapter = try {
+                child("chapter").chapter()
+            } catch (e: RequestException) {
+                chapterError = e.message
+                null
+            }
             val modelArray = array("models")
             val models = List(modelArray.length()) { i ->
                 val item = modelArray.get(i) as? JSONObject ?: throw type("models[$i]", "an object")
@@ -134,9 +156,48 @@ object RequestReader {
                 warmup = positive("warmup", int("warmup", 3), 0),
                 iterations = positive("iterations", int("iterations", 20), 1),
                 texts = texts,
-                rag = RagRequest(documents, ragFields.string("query")),
+                chapter = chapter,
+                chapterError = chapterError,
                 models = models,
             )
+        }
+
+        /** The same rules, in the same order, with the same messages as the Python reference's parse_chapter. */
+        fun chapter(): ChapterRequest {
+            val range = raw("normRange") as? JSONArray
+            val bounds = if (range == null || range.length() != 2) null else List(2) { i -> finite(range.get(i)) }
+            val low = bounds?.get(0)
+            val high = bounds?.get(1)
+            if (low == null || high == null || !(0.0 <= low && low < high)) {
+                throw RequestException("$where: \"normRange\" must be [low, high], finite numbers with 0 <= low < high")
+            }
+            val rag = child("rag")
+            val docs = rag.raw("documents") as? JSONObject
+            val documents = LinkedHashMap<String, String>()
+            if (docs != null) for (id in docs.keys()) documents[id] = docs.get(id) as? String ?: break
+            if (docs == null || documents.isEmpty() || documents.size != docs.length()) {
+                throw RequestException("${rag.where}: \"documents\" must be a non-empty object of strings")
+            }
+            val query = rag.string("query")
+            val expectedFirst = rag.string("expectedFirst")
+            val neverFirst = rag.string("neverFirst")
+            for ((key, value) in listOf("expectedFirst" to expectedFirst, "neverFirst" to neverFirst)) {
+                if (value !in documents) throw RequestException("${rag.where}: \"$key\" \"$value\" is not a document id")
+            }
+            if (expectedFirst == neverFirst) {
+                throw RequestException(
+                    "${rag.where}: \"expectedFirst\" and \"neverFirst\" are the same document \"$expectedFirst\"",
+                )
+            }
+            return ChapterRequest(low, high, RagRequest(documents, query, expectedFirst, neverFirst))
+        }
+
+        /** A finite JSON number (org.json: Integer, Long or Double), else null. */
+        fun finite(value: Any?): Double? = when (value) {
+            is Int -> value.toDouble()
+            is Long -> value.toDouble()
+            is Double -> if (value.isFinite()) value else null
+            else -> null
         }
 
         fun model(textCount: Int): ModelRequest {

@@ -3,7 +3,7 @@ package com.augmentalis.ava.harness
 import java.io.File
 
 /**
- * result.json of one model (device contract v1). Keys appear exactly when the Python reference
+ * result.json of one model (device contract v2). Keys appear exactly when the Python reference
  * writes them: `coldMs` and `dimension` once the model loaded, `ragRanking` once the RAG check
  * ranked the documents; every other key always (`loadMs` is null when the model did not load).
  */

@@ -53,10 +53,16 @@ object SignoffMath {
         return dot / (l2norm(a) * l2norm(b))
     }
 
-    /** Chapter test 2: every value finite and every L2 norm in (0.5, 2.0). */
-    fun embeddingsValid(rows: List<FloatArray>): Boolean = rows.all { row ->
+    /** Chapter test 2: every value finite and every L2 norm in the open range (low, high) of the request. */
+    fun embeddingsValid(rows: List<FloatArray>, low: Double, high: Double): Boolean = rows.all { row ->
         val norm = l2norm(row)
-        row.all { it.isFinite() } && norm > 0.5 && norm < 2.0
+        row.all { it.isFinite() } && norm > low && norm < high
+    }
+
+    /** Chapter test 4: the expected document first, and the first is never the excluded one. */
+    fun ragRankingPasses(ranking: List<String>, expectedFirst: String, neverFirst: String): Boolean {
+        val first = ranking.firstOrNull() ?: return false
+        return first == expectedFirst && first != neverFirst
     }
 
     /** Document ids by descending cosine to the query; ties keep the documents' order (stable). */
