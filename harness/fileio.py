@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -49,18 +50,36 @@ def write_text_atomic(final: Path, text: str) -> None:
 
 
 def write_json_atomic(final: Path, data: Any) -> None:
-    write_text_atomic(final, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+    write_text_atomic(final, dumps_json(data))
 
 
-def _json_default(value: Any) -> Any:
-    import numpy as np
+def dumps_json(data: Any) -> str:
+    """The one way the harness writes JSON: strict (no NaN or Infinity, which are not JSON and make
+    CI tools reject the whole file), through `json_safe`, indented, ending in a newline."""
+    return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
 
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+
+def json_safe(value: Any) -> Any:
+    """`value` as plain JSON data. A NaN or infinite float becomes None (null: not measured);
+    numpy scalars and arrays become Python numbers and lists; a Path becomes its string; a tuple a
+    list; a dict key that is not a string its str(). Any other type is a TypeError: writing its
+    repr would hide the bug."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

@@ -1,11 +1,8 @@
-"""signoff.json: the whole SignoffRun plus summary counts, written as strict JSON (a NaN or
-Infinity becomes null: CI tools reject a whole file over one)."""
+"""signoff.json: the whole SignoffRun plus summary counts. Written, like every JSON file, by
+harness.fileio.dumps_json: strict JSON, a NaN or Infinity becomes null."""
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
 from typing import Any
 
 from harness.signoff.results import SignoffRun
@@ -50,25 +47,3 @@ def summarize(run: SignoffRun) -> dict[str, Any]:
             "host_failed": sum(not g.passed for g in host_gates),
         },
     }
-
-
-def dump_json(data: Any) -> str:
-    # allow_nan=False: NaN/Infinity are not JSON, and CI tools reject the whole file over one.
-    return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
-
-
-def json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    item = getattr(value, "item", None)  # numpy scalars that slipped into a dict
-    if callable(item):
-        return json_safe(item())
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)

@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.fileio import atomic_output
+from harness.fileio import atomic_output, dumps_json
 from harness.reports.html_page import render_html
-from harness.reports.json_report import dump_json, signoff_document
+from harness.reports.json_report import signoff_document
 from harness.reports.junit import render_junit
 from harness.reports.manifest import build_signoff_manifest
 from harness.signoff.results import SignoffRun
@@ -31,10 +31,10 @@ def write_reports(run: SignoffRun, directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {key: directory / name for key, name in REPORT_FILES.items()}
 
-    _write(paths["json"], dump_json(signoff_document(run)), _verify_json)
+    _write(paths["json"], dumps_json(signoff_document(run)), _verify_json)
     _write(paths["junit"], render_junit(run), _verify_junit)
     _write(paths["html"], render_html(run), _verify_html)
-    _write(paths["manifest"], dump_json(build_signoff_manifest(run)), _verify_json)
+    _write(paths["manifest"], dumps_json(build_signoff_manifest(run)), _verify_json)
     return paths
 
 

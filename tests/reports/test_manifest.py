@@ -124,3 +124,13 @@ def test_eval_manifest_without_sts_has_no_quantized_quality(registry: Registry, 
     manifest = json.loads(path.read_text())
     assert manifest["models"][0]["quantizedQuality"] is None
     assert manifest["note"] == "x"
+
+
+def test_eval_manifest_is_strict_json(registry: Registry, tmp_path: Path) -> None:
+    report = _eval_report(BASE, {"spearman": float("nan"), "retention": float("nan")})
+    report.cosine_vs_baseline["min"] = float("-inf")
+    path = write_manifest(tmp_path / "manifest.json", [(registry.get(BASE), report)])
+    manifest = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    quality = manifest["models"][0]["quality"]
+    assert (quality["stsSpearmanRetention"], quality["minCosineVsFp32"]) == (None, None)
+    assert manifest["models"][0]["quantizedQuality"] is None
