@@ -41,6 +41,26 @@ class DeviceError(HarnessError):
         super().__init__(f"device {serial}: {message}")
 
 
+class TransportError(DeviceError):
+    """The connection to the device failed, dropped, or stopped speaking the protocol in the
+    middle of a request. Worth another try after a reconnect."""
+
+
+class CorruptTransferError(TransportError):
+    """A transfer ended but the bytes that arrived are not the bytes sent (short, or another
+    sha256): damaged or cut in transit, so worth another try like any transport fault."""
+
+
+class DeviceTimeoutError(DeviceError):
+    """No answer within the request's timeout: the device is busy, stalled or gone. Worth
+    another try after a reconnect."""
+
+
+class DeviceRefusedError(DeviceError):
+    """The device answered and said no: no space left, permission denied, a read-only file
+    system, no such file. Asking again gets the same answer."""
+
+
 class GateFailure(HarnessError):
     """A quality or parity gate did not pass."""
 

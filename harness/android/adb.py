@@ -24,7 +24,7 @@ from adbutils.errors import AdbError, AdbTimeout
 from harness import settings
 from harness.android import transfer
 from harness.android.sync import TransferProgress
-from harness.errors import DeviceError, InputError
+from harness.errors import DeviceError, DeviceTimeoutError, InputError, TransportError
 
 DEFAULT_TIMEOUT = settings.ADB_SOCKET_TIMEOUT
 SHA256_MIN_TIMEOUT = 120.0  # sha256sum of a model file takes a while on a slow device
@@ -178,7 +178,7 @@ class Device:
                 command, timeout=timeout or self.timeout, encoding=None, v2="shell_v2" in self.features
             )
         except AdbTimeout:
-            raise DeviceError(
+            raise DeviceTimeoutError(
                 self.serial, f"timed out after {timeout or self.timeout:.0f} s", command=command
             ) from None
         except (AdbError, OSError) as err:
@@ -271,9 +271,12 @@ class Device:
         return connection
 
     def _error(self, what: str, err: BaseException, *, command: str | None = None) -> DeviceError:
+        """An adbutils or socket failure as a DeviceTimeoutError (no answer in time) or a
+        TransportError (anything else: the request never got a real answer)."""
+        kind = DeviceTimeoutError if isinstance(err, AdbTimeout | TimeoutError) else TransportError
         text = str(err).strip() or type(err).__name__
         if "not found" in text and "device" in text:
-            return DeviceError(self.serial, f"{what}: device not found (disconnected?)", command=command, output=text)
+            return kind(self.serial, f"{what}: device not found (disconnected?)", command=command, output=text)
         if "offline" in text:
-            return DeviceError(self.serial, f"{what}: device offline", command=command, output=text)
-        return DeviceError(self.serial, f"{what}: {text}", command=command, output=text)
+            return kind(self.serial, f"{what}: device offline", command=command, output=text)
+        return kind(self.serial, f"{what}: {text}", command=command, output=text)

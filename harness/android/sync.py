@@ -1,6 +1,10 @@
 """The adb sync protocol's framing, as the harness speaks it: 64 KiB DATA chunks (adbutils sends
 4 KiB) and FAIL reasons kept (adbutils drops them). Private to harness.android: callers use
-Device's verified transfers (harness.android.transfer), which add the checks and retries."""
+Device's verified transfers (harness.android.transfer), which add the checks and retries.
+
+Errors say what went wrong, by type: a FAIL frame is the device's own answer (DeviceRefusedError:
+no space, permission denied, no such file); a lost connection or a frame that breaks the
+protocol is a TransportError; a stalled one a DeviceTimeoutError."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from harness.errors import DeviceError
+from harness.errors import DeviceRefusedError, DeviceTimeoutError, TransportError
 
 if TYPE_CHECKING:
     from harness.android.adb import Device
@@ -34,9 +38,9 @@ def session(device: Device, path: str, request: bytes) -> Iterator[socket.socket
         with contextlib.suppress(OSError):
             sock.sendall(b"QUIT" + struct.pack("<I", 0))
     except TimeoutError:
-        raise DeviceError(device.serial, f"{path}: transfer stalled for {device.timeout:.0f} s") from None
+        raise DeviceTimeoutError(device.serial, f"{path}: transfer stalled for {device.timeout:.0f} s") from None
     except OSError as err:
-        raise DeviceError(device.serial, f"{path}: connection lost during transfer ({err})") from None
+        raise TransportError(device.serial, f"{path}: connection lost during transfer ({err})") from None
     finally:
         connection.close()
 
@@ -104,14 +108,15 @@ def _recv_chunks(sock: socket.socket, serial: str, remote: str) -> Iterator[byte
         tag, length = header[:4], struct.unpack("<I", header[4:])[0]
         if tag == b"DATA":
             if length > SYNC_CHUNK:
-                raise DeviceError(serial, f"{remote}: DATA chunk of {length} bytes breaks the sync protocol")
+                raise TransportError(serial, f"{remote}: DATA chunk of {length} bytes breaks the sync protocol")
             yield _recv_exact(sock, length)
         elif tag == b"DONE":
             return
         elif tag == b"FAIL":
-            raise DeviceError(serial, f"{remote}: {_recv_exact(sock, length).decode('utf-8', 'replace')}")
+            message = _recv_exact(sock, length).decode("utf-8", "replace")
+            raise DeviceRefusedError(serial, f"{remote}: {message}", output=message)
         else:
-            raise DeviceError(serial, f"{remote}: unexpected sync reply {tag!r}")
+            raise TransportError(serial, f"{remote}: unexpected sync reply {tag!r}")
 
 
 def _expect_okay(sock: socket.socket, serial: str, remote: str) -> None:
@@ -121,5 +126,5 @@ def _expect_okay(sock: socket.socket, serial: str, remote: str) -> None:
     if header[:4] == b"FAIL":
         length = struct.unpack("<I", header[4:])[0]
         message = _recv_exact(sock, length).decode("utf-8", "replace")
-        raise DeviceError(serial, f"push to {remote} failed: {message}", output=message)
-    raise DeviceError(serial, f"push to {remote}: unexpected sync reply {header[:4]!r}")
+        raise DeviceRefusedError(serial, f"push to {remote} failed: {message}", output=message)
+    raise TransportError(serial, f"push to {remote}: unexpected sync reply {header[:4]!r}")

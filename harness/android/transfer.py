@@ -21,7 +21,7 @@ from adbutils.errors import AdbError
 
 from harness.android import sync
 from harness.android.sync import TransferProgress
-from harness.errors import DeviceError
+from harness.errors import CorruptTransferError, DeviceError, DeviceRefusedError, DeviceTimeoutError, TransportError
 from harness.fileio import atomic_output, sha256_file
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def _put_verified(device: Device, remote: str, send: Callable[[str], None], dige
         send(temp)
         got, expected = device.sha256(temp), digest()
         if got != expected:
-            raise DeviceError(device.serial, f"pushed {remote} has sha256 {got}, expected {expected}")
+            raise CorruptTransferError(device.serial, f"pushed {remote} has sha256 {got}, expected {expected}")
         device.shell(["mv", "-f", temp, remote], check=True)
 
     _with_retries(device, attempt, temp=temp)
@@ -87,17 +87,21 @@ def pull_verified(device: Device, remote: str, local: Path, *, progress: Transfe
     """Pull with the device's size and sha256 checked; `local` only ever holds a verified file."""
     expected_size = device.file_size(remote)
     if expected_size is None:
-        raise DeviceError(device.serial, f"{remote}: no such file on the device")
+        raise DeviceRefusedError(device.serial, f"{remote}: no such file on the device")
     expected = device.sha256(remote)
 
     def attempt() -> Path:
         with atomic_output(local) as tmp:
             received = sync.recv_file(device, remote, tmp, progress)
             if received != expected_size:
-                raise DeviceError(device.serial, f"pulled {remote}: {received} bytes, device has {expected_size}")
+                raise CorruptTransferError(
+                    device.serial, f"pulled {remote}: {received} bytes, device has {expected_size}"
+                )
             got = sha256_file(tmp)
             if got != expected:
-                raise DeviceError(device.serial, f"pulled {remote}: sha256 {got} differs from the device's {expected}")
+                raise CorruptTransferError(
+                    device.serial, f"pulled {remote}: sha256 {got} differs from the device's {expected}"
+                )
         return local
 
     return _with_retries(device, attempt)
@@ -107,7 +111,7 @@ def read_bytes(device: Device, remote: str, limit: int = 64 * 1024 * 1024) -> by
     """Small files (JSON, .npy): pulled and checked in memory."""
     size = device.file_size(remote)
     if size is None:
-        raise DeviceError(device.serial, f"{remote}: no such file on the device")
+        raise DeviceRefusedError(device.serial, f"{remote}: no such file on the device")
     if size > limit:
         raise DeviceError(device.serial, f"{remote}: {size} bytes is more than the {limit} expected")
     expected = device.sha256(remote)
@@ -115,15 +119,16 @@ def read_bytes(device: Device, remote: str, limit: int = 64 * 1024 * 1024) -> by
     def attempt() -> bytes:
         data = sync.recv_bytes(device, remote)
         if len(data) != size or hashlib.sha256(data).hexdigest() != expected:
-            raise DeviceError(device.serial, f"pulled {remote}: size or sha256 differs from the device's copy")
+            raise CorruptTransferError(device.serial, f"pulled {remote}: size or sha256 differs from the device's copy")
         return data
 
     return _with_retries(device, attempt)
 
 
 def _with_retries(device: Device, attempt: Callable[[], T], *, temp: str | None = None) -> T:
-    """Run one transfer; after a transport fault, reconnect and try again (bounded). A full
-    disk or a refused path fails at once. A temporary device file never outlives a failure."""
+    """Run one transfer; after a transport fault or a timeout, reconnect and try again (bounded).
+    Anything else (a refusal such as a full disk, a command that failed) fails at once. A
+    temporary device file never outlives a failure."""
     for number in range(1, device.retries + 1):
         try:
             return attempt()
@@ -159,8 +164,9 @@ def _reconnect(device: Device) -> None:
 
 
 def _retryable(err: DeviceError) -> bool:
-    """Transport faults are worth another try; a full disk or a refused path is not."""
-    text = err.message.lower()
-    return not any(
-        s in text for s in ("no space left", "permission denied", "read-only", "not allowed", "no such file")
-    )
+    """Decided by the error's type, set where it happened: the connection dropped, a frame broke
+    the protocol, the bytes arrived damaged (TransportError, CorruptTransferError) or nothing
+    answered in time (DeviceTimeoutError) are worth another try. The device's own refusal
+    (DeviceRefusedError) and a plain DeviceError (a command's non-zero exit, output the harness
+    cannot use) are final."""
+    return isinstance(err, TransportError | DeviceTimeoutError)
