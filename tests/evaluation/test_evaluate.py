@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
 from harness.evaluation.evaluate import EmbeddingCache, evaluate
-from harness.evaluation.metrics import retrieval_metrics, spearman
 from tests.helpers import run_cli
-
-
-def test_spearman_matches_hand_computed_values():
-    assert spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) == pytest.approx(0.8207826816681233)  # scipy's value
-    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(0.8660254037844387)  # ties: average ranks
-
-
-def test_retrieval_metrics_on_a_hand_made_ranking():
-    docs = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
-    queries = np.array([[0.9, 0.1, 0], [0.6, 0.8, 0]], dtype=np.float32)  # q1 -> d0 first; q2 -> d1 first, d0 second
-    qrels = {"q1": {"d0": 1}, "q2": {"d0": 1}}
-    m = retrieval_metrics(queries, docs, ["d0", "d1", "d2"], ["q1", "q2"], qrels)
-    assert m.top1 == 0.5 and m.top5 == 1.0
-    assert m.mrr10 == pytest.approx((1 + 0.5) / 2)
-    assert m.ndcg10 == pytest.approx((1 + 1 / np.log2(3)) / 2)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +27,7 @@ def int8_report(registry, model_file, tmp_path_factory):
     )
 
 
+@pytest.mark.slow  # a real evaluation of real models
 def test_int8_passes_the_chapter_tests_and_its_gates(int8_report):
     assert [c.name for c in int8_report.chapter_tests] == [
         "test1_loads_with_dimension",
@@ -60,6 +43,7 @@ def test_int8_passes_the_chapter_tests_and_its_gates(int8_report):
     assert int8_report.latency_ms["p50"] > 0 and int8_report.latency_ms["speedup_p50"] > 0
 
 
+@pytest.mark.slow  # a real evaluation of real models
 def test_a_wrong_model_fails_the_gates(registry, model_file, tmp_path):
     """The gates can fail: paraphrase-MiniLM-L3-v2 posing as all-MiniLM-L6-v2's INT8."""
     model_file("AVA-ONX-384-BASE")
@@ -87,6 +71,7 @@ def test_a_wrong_model_fails_the_gates(registry, model_file, tmp_path):
     assert any(g.name == "mean_cosine" and not g.passed for g in report.gates)
 
 
+@pytest.mark.slow  # a real evaluation of real models
 def test_fp32_against_itself_is_identical(registry, model_file, tmp_path):
     model_file("AVA-ONX-384-FAST")
     spec = registry.get("AVA-ONX-384-FAST")
@@ -101,6 +86,7 @@ def test_fp32_against_itself_is_identical(registry, model_file, tmp_path):
     assert report.cosine_vs_baseline["min"] > 0.99999 and report.sts["retention"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # a real evaluation of real models
 def test_cli_eval_prints_quality_and_size_tables(model_file, tmp_path):
     model_file("AVA-ONX-384-BASE-INT8")
     out = tmp_path / "eval.json"
