@@ -1,5 +1,5 @@
 """Shared data for the report tests: a three-device sign-off run with one failing parity gate, one
-device that went offline, and host quality for two INT8 models."""
+device that went offline, and host quality for two INT8 models; and an eval command's report."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.evaluation.evaluate import EvalReport
 from harness.reports.writers import write_reports
 from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
 
@@ -132,6 +133,26 @@ def make_run() -> SignoffRun:
         devices=[pixel, galaxy, offline],
         settings={"mode": "both", "parity": {"min_parity_cosine": 0.999}},
     )
+
+
+def make_eval_report(model_id: str, sts: dict[str, float], **overrides: object) -> EvalReport:
+    """What the eval command measured for one variant: cosine, STS-B, XQuAD retrieval, one gate."""
+    fields: dict[str, object] = {
+        "model_id": model_id,
+        "baseline_id": "AVA-ONX-384-BASE",
+        "variant": "INT8",
+        "model_path": f"{model_id}.onnx",
+        "model_sha256": SHA[BASE],
+        "size_bytes": SIZE[BASE],
+        "baseline_size_bytes": 90_868_376,
+        "cosine_vs_baseline": {"mean": 0.992, "p5": 0.986, "min": 0.971},
+        "sts": sts,
+        "retrieval": {
+            "xquad_en": {"top1": 0.81, "top1_retention": 0.982, "top5": 0.95, "ndcg10": 0.873, "queries": 1190}
+        },
+        "gates": [Gate("spearman_retention", True, 0.996, 0.99)],
+    }
+    return EvalReport(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture

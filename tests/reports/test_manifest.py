@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.evaluation.evaluate import EvalReport
 from harness.models.registry import Registry
 from harness.reports.manifest import build_manifest, build_signoff_manifest, model_config, write_manifest
-from harness.signoff.results import Gate, SignoffRun
+from harness.signoff.results import SignoffRun
 
-from .conftest import BASE, FAILING_SERIAL, SHA, SIZE
+from .conftest import BASE, FAILING_SERIAL, SHA, make_eval_report
 
 
 def test_manifest_has_model_configs_and_devices(written: dict[str, Path]) -> None:
@@ -93,24 +92,8 @@ def test_model_config_accepts_numpy_retention() -> None:
     assert _config("INT8", np.float32(0.5))["quantizedQuality"] == 0.5
 
 
-def _eval_report(model_id: str, sts: dict[str, float]) -> EvalReport:
-    return EvalReport(
-        model_id=model_id,
-        baseline_id="AVA-ONX-384-BASE",
-        variant="INT8",
-        model_path=f"{model_id}.onnx",
-        model_sha256=SHA[BASE],
-        size_bytes=SIZE[BASE],
-        baseline_size_bytes=90_868_376,
-        cosine_vs_baseline={"mean": 0.992, "p5": 0.986, "min": 0.971},
-        sts=sts,
-        retrieval={"xquad_en": {"top1": 0.81, "top1_retention": 0.982, "queries": 1190}},
-        gates=[Gate("spearman_retention", True, 0.996, 0.99)],
-    )
-
-
 def test_eval_and_signoff_manifests_share_one_model_config(registry: Registry, run: SignoffRun) -> None:
-    report = _eval_report(BASE, {"spearman": 0.81, "retention": 0.99612})
+    report = make_eval_report(BASE, {"spearman": 0.81, "retention": 0.99612})
     (from_eval,) = build_manifest([(registry.get(BASE), report)])["models"]
     from_signoff = build_signoff_manifest(run)["models"][0]
     assert list(from_eval)[: len(CORE_KEYS)] == list(from_signoff)[: len(CORE_KEYS)] == CORE_KEYS
@@ -120,14 +103,14 @@ def test_eval_and_signoff_manifests_share_one_model_config(registry: Registry, r
 
 
 def test_eval_manifest_without_sts_has_no_quantized_quality(registry: Registry, tmp_path: Path) -> None:
-    path = write_manifest(tmp_path / "manifest.json", [(registry.get(BASE), _eval_report(BASE, {}))], {"note": "x"})
+    path = write_manifest(tmp_path / "manifest.json", [(registry.get(BASE), make_eval_report(BASE, {}))], {"note": "x"})
     manifest = json.loads(path.read_text())
     assert manifest["models"][0]["quantizedQuality"] is None
     assert manifest["note"] == "x"
 
 
 def test_eval_manifest_is_strict_json(registry: Registry, tmp_path: Path) -> None:
-    report = _eval_report(BASE, {"spearman": float("nan"), "retention": float("nan")})
+    report = make_eval_report(BASE, {"spearman": float("nan"), "retention": float("nan")})
     report.cosine_vs_baseline["min"] = float("-inf")
     path = write_manifest(tmp_path / "manifest.json", [(registry.get(BASE), report)])
     manifest = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))

@@ -1,8 +1,8 @@
-"""The inline SVG plots."""
+"""The inline SVG plots: cosine histogram and latency."""
 
 from __future__ import annotations
 
-from harness.reports.svg import cosine_histogram_svg
+from harness.reports.svg import cosine_histogram_svg, latency_svg
 
 
 def test_cosine_histogram_bins_on_the_data_range() -> None:
@@ -12,3 +12,26 @@ def test_cosine_histogram_bins_on_the_data_range() -> None:
     assert "0.99995" in svg and "(all above)" in svg
     assert cosine_histogram_svg([]) is None
     assert str(cosine_histogram_svg([1.0, 1.0])).count("<rect") == 1
+
+
+def test_latency_plot_draws_samples_percentiles_and_budget() -> None:
+    svg = str(
+        latency_svg(
+            [
+                ("emulator-5554", "M-INT8", [10.0, 12.0, float("nan"), 11.0], {}, 50.0),
+                ("emulator-5556", "M-INT8", [], {"p50": 20.0, "p90": 30.0}, None),
+                ("emulator-5558", "M-INT8", [], {}, None),
+            ]
+        )
+    )
+    assert svg.count("<circle") == 3  # one dot per finite sample; the NaN is dropped
+    assert "p50 11.0 · n=3" in svg
+    assert ">p50<" in svg and ">p90<" in svg  # a row with only percentiles gets markers
+    assert "no latency samples" in svg
+    assert "red dashes: p50 budget" in svg
+
+
+def test_latency_plot_none_without_data_and_far_budget_noted() -> None:
+    assert latency_svg([("emulator-5554", "M", [float("nan")], {}, None)]) is None
+    svg = str(latency_svg([("emulator-5554", "M", [10.0], {}, 5000.0)]))
+    assert "p50 budget 5000 ms is off this scale" in svg

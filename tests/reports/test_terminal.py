@@ -1,4 +1,4 @@
-"""What the CLI prints: the sign-off summary."""
+"""What the CLI prints: the sign-off summary and the eval command's tables."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import os
 
 from rich.console import Console
 
-from harness.reports.terminal import print_summary
-from harness.signoff.results import SignoffRun
+from harness.reports.terminal import print_eval_tables, print_summary
+from harness.signoff.results import Gate, SignoffRun
 
-from .conftest import FAILING_SERIAL, make_run
+from .conftest import BASE, FAILING_SERIAL, FAST, make_eval_report, make_run
 
 
 def test_print_summary_table_errors_and_verdict(run: SignoffRun) -> None:
@@ -36,3 +36,27 @@ def test_print_summary_table_errors_and_verdict(run: SignoffRun) -> None:
     console = Console(record=True, width=220, file=open(os.devnull, "w"))  # noqa: SIM115
     print_summary(passing, console)
     assert console.export_text().rstrip().splitlines()[-1].startswith("PASS: 1/1 devices passed")
+
+
+def test_eval_tables_show_retention_gates_and_missing_figures() -> None:
+    measured = make_eval_report(
+        BASE,
+        {"spearman": 0.8123, "retention": 0.9961},
+        gates=[Gate("spearman_retention", True, 0.996, 0.99), Gate("mean_cosine", False, 0.97, 0.985)],
+        latency_ms={"p50": 4.2, "baseline_p50": 9.1, "speedup_p50": 2.17},
+        truncated_texts=3,
+    )
+    bare = make_eval_report(FAST, {}, cosine_vs_baseline={}, retrieval={}, gates=[])
+    console = Console(record=True, width=240, file=open(os.devnull, "w"))  # noqa: SIM115
+    print_eval_tables(console, [measured, bare])
+    lines = console.export_text().splitlines()
+    measured_row = next(line for line in lines if BASE in line and "98.2%" in line)
+    for cell in ("81.0% (98.2%)", "0.9920 / 0.9860 / 0.9710", "0.8123 (99.6%)", "fail: mean_cosine"):
+        assert cell in measured_row, cell
+    bare_row = next(line for line in lines if FAST in line and "pass" in line)
+    # Nothing measured: dashes, not 0.0% or a crash on the missing keys.
+    assert [cell.strip() for cell in bare_row.split("│")[1:-1]] == [FAST, "-", "-", "-", "-", "-", "pass"]
+    size_row = next(line for line in lines if BASE in line and "MB" in line)
+    for cell in ("90.9 MB", "23.0 MB", "25.3% (-75%)", "4.20 (9.10)", "2.17x"):
+        assert cell in size_row, cell
+    assert lines[-1] == "3 text(s) longer than the model's maximum length were truncated."

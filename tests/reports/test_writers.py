@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from harness.reports import writers
 from harness.reports.html_page import render_html
 from harness.reports.json_report import summarize
 from harness.reports.junit import render_junit
@@ -80,3 +81,18 @@ def test_summary_and_renderers_agree(run: SignoffRun) -> None:
     assert build_signoff_manifest(run)["summary"] == summarize(run)
     assert render_junit(run).startswith("<?xml")
     assert render_html(run).rstrip().endswith("</html>")
+
+
+def test_a_file_that_fails_verification_leaves_the_previous_report(
+    run: SignoffRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / run.run_id
+    first = write_reports(run, folder)
+    before = {key: path.read_bytes() for key, path in first.items()}
+    run.devices[0].status = "failed"
+    monkeypatch.setattr(writers, "render_html", lambda _run: "<html><body>cut off mid-")
+    with pytest.raises(ValueError, match="HTML is incomplete"):
+        write_reports(run, folder)
+    assert first["html"].read_bytes() == before["html"]  # the complete page from the first run
+    assert first["json"].read_bytes() != before["json"]  # written before the HTML, so it is the new run
+    assert sorted(p.name for p in folder.iterdir()) == sorted(path.name for path in first.values())
