@@ -4,7 +4,6 @@ beside a plain loopback TCP copy of the same bytes. Writes bench/results/adb_tra
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -16,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from harness.fileio import sha256_file
 from harness.settings import PROJECT_ROOT as ROOT
 from virtual_device import adbtools
 from virtual_device.config import DeviceConfig
@@ -49,14 +49,6 @@ def loopback_copy(path: Path) -> float:
     return elapsed
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=100)
@@ -74,7 +66,7 @@ def main() -> int:
             src = tmp / "src.bin"
             with open(src, "wb") as fh:
                 fh.write(os.urandom(size))
-            digest = sha256(src)
+            digest = sha256_file(src)
             push_s: list[float] = []
             pull_s: list[float] = []
             loop_s: list[float] = []
@@ -91,7 +83,7 @@ def main() -> int:
                 pull_s.append(time.perf_counter() - t0)
                 if res.returncode != 0:
                     raise RuntimeError(res.stderr)
-                if sha256(dst) != digest:
+                if sha256_file(dst) != digest:
                     raise RuntimeError("pulled file differs")
                 dst.unlink()
                 device.host_path(remote).unlink()

@@ -92,8 +92,5 @@ def sha256_file(path: Path) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _sha256_of(path: str, _inode: int, _size: int, _mtime_ns: int) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
