@@ -49,7 +49,9 @@ class Ctx:
             await self._err_sink(data)
 
 
-def _tokenize(command: str) -> list[str]:
+def tokenize(command: str) -> list[str]:
+    """Words and operators (`;` `&&` `||` `|` `&` `<` `>` `>>` `>&`), quotes removed, `#` comments
+    dropped; `2>` comes out as "2", ">". Raises ValueError on an unterminated quote."""
     lex = shlex.shlex(command, posix=True, punctuation_chars=";&|<>")
     lex.whitespace_split = True
     lex.commenters = "#"
@@ -92,7 +94,7 @@ class ShellSession:
     # --- parsing ------------------------------------------------------------------------
     async def run(self, command: str) -> int:
         try:
-            tokens = _tokenize(command)
+            tokens = tokenize(command)
         except ValueError as exc:
             await self.write_err(f"/system/bin/sh: syntax error: {exc}\n".encode())
             return 2
@@ -141,7 +143,7 @@ class ShellSession:
                 stages[-1].append(tok)
         stdin = b""
         status = 0
-        if self.stdin_source is not None and _reads_stdin(stages[0]):
+        if self.stdin_source is not None and reads_stdin(stages[0]):
             stdin = await self.stdin_source()
         for i, stage in enumerate(stages):
             last = i == len(stages) - 1
@@ -252,7 +254,8 @@ class ShellSession:
 STDIN_FILTERS = {"cat": 0, "sha256sum": 0, "sha1sum": 0, "md5sum": 0, "wc": 0, "grep": 1}
 
 
-def _reads_stdin(tokens: list[str]) -> bool:
+def reads_stdin(tokens: list[str]) -> bool:
+    """Whether this pipeline stage is a filter that reads stdin: no file operand, or `-`."""
     if not tokens or tokens[0] not in STDIN_FILTERS or "<" in tokens:
         return False
     words = [t for t in tokens[1:] if not t.startswith("-") or t == "-"]
