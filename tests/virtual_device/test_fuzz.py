@@ -162,7 +162,6 @@ def read_ids(data: bytes) -> list[int]:
     return ids
 
 
-@pytest.mark.e2e
 def test_fuzz_raw_port(
     adb_server: AdbServer, virtual_device: VirtualDeviceHandle, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -14,8 +14,6 @@ from virtual_device import lifecycle
 from virtual_device.config import DeviceConfig
 from virtual_device.testing.pytest_plugin import AdbServer
 
-pytestmark = pytest.mark.e2e
-
 
 def test_start_stop_devices(adb_server: AdbServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state.json"

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from virtual_device.host import VirtualDeviceHandle
 from virtual_device.testing.pytest_plugin import AdbServer
 
 from .conftest import shell
-
-pytestmark = pytest.mark.e2e
 
 
 def test_devices_lists_model(adb_server: AdbServer, shared_device: VirtualDeviceHandle) -> None:

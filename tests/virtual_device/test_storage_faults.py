@@ -15,8 +15,6 @@ from virtual_device.testing.pytest_plugin import AdbServer
 from .conftest import shell
 from .test_sync import make_file, sha256
 
-pytestmark = pytest.mark.e2e
-
 
 def leftovers(handle: VirtualDeviceHandle) -> list[Path]:
     return [p for p in handle.sandbox.rglob("*") if ".vdtmp" in p.name]

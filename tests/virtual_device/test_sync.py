@@ -12,8 +12,6 @@ import pytest
 from virtual_device.host import VirtualDeviceHandle
 from virtual_device.testing.pytest_plugin import AdbServer
 
-pytestmark = pytest.mark.e2e
-
 SIZES = [0, 1, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 5_000_000]
 
 
