@@ -32,6 +32,7 @@ def cmd_ls(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     status = 0
     multi = len(paths) > 1
     for idx, path in enumerate(paths):
+        entries: list[tuple[str, Path | None]]
         try:
             res = s.storage.readable(path, s.cwd)
             if res.host is None:
@@ -334,7 +335,7 @@ def cmd_df(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     flags, paths = split_flags(args, "khHPa")
     rows = _df_rows(s)
     if paths:
-        selected = []
+        selected: list[tuple[str, int, int, str]] = []
         for path in paths:
             try:
                 dev = s.storage.readable(path, s.cwd).device
