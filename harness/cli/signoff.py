@@ -101,35 +101,17 @@ def deploy_test_command(
 
     Exit code 0 only when every gate passes on every device; reports go to reports/<run-id>/
     (signoff.json, junit.xml, signoff.html, manifest.json)."""
+    options = dict(locals())  # first: every parameter and nothing else
     import os
 
     from harness.settings import ENV_SERIAL
 
-    devices = device or ([os.environ[ENV_SERIAL]] if os.environ.get(ENV_SERIAL) else [])
+    devices = options.pop("device") or ([os.environ[ENV_SERIAL]] if os.environ.get(ENV_SERIAL) else [])
     if not devices:
         from harness.errors import InputError
 
         raise InputError(f"no device: pass --device SERIAL (or 'virtual'), or set {ENV_SERIAL}")
-    _run_signoff(
-        devices,
-        _deploy_options(
-            models,
-            adb_server,
-            mode=mode,
-            iterations=iterations,
-            warmup=warmup,
-            threads=threads,
-            min_parity_cosine=min_parity_cosine,
-            latency_budget_ms=latency_budget_ms,
-            preset=preset,
-            reports_dir=reports_dir,
-            host_eval_limit=host_eval_limit,
-            app_package=app_package,
-            test_package=test_package,
-            runner=runner,
-            reference=reference,
-        ),
-    )
+    _run_signoff(devices, _deploy_options(**options))
 
 
 def lab_command(
@@ -153,23 +135,5 @@ def lab_command(
     reference: opt.Reference = opt.DEFAULT_REFERENCE,
 ) -> None:
     """Device lab: the sign-off on many devices in parallel; one failing device never stops the others."""
-    _run_signoff(
-        device or [],
-        _deploy_options(
-            models,
-            adb_server,
-            mode=mode,
-            iterations=iterations,
-            warmup=warmup,
-            threads=threads,
-            min_parity_cosine=min_parity_cosine,
-            latency_budget_ms=latency_budget_ms,
-            preset=preset,
-            reports_dir=reports_dir,
-            host_eval_limit=host_eval_limit,
-            app_package=app_package,
-            test_package=test_package,
-            runner=runner,
-            reference=reference,
-        ),
-    )
+    options = dict(locals())
+    _run_signoff(options.pop("device") or [], _deploy_options(**options))
