@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.signoff.results import DeviceRun, Gate
+from harness.gates import Gate
+from harness.signoff.results import DeviceRun
 
 # Props the report and manifest show; anything else stays in signoff.json only.
 PROP_ABI = "ro.product.cpu.abi"

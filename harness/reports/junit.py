@@ -7,8 +7,9 @@ import re
 
 import junit_xml
 
+from harness.gates import Gate
 from harness.reports.formatting import PROP_ABI, PROP_RELEASE, PROP_SDK, device_label, gate_message
-from harness.signoff.results import DeviceRun, Gate, SignoffRun
+from harness.signoff.results import DeviceRun, SignoffRun
 
 
 def render_junit(run: SignoffRun) -> str:

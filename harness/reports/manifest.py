@@ -13,10 +13,11 @@ from typing import Any
 from harness import __version__
 from harness.evaluation.evaluate import EvalReport
 from harness.fileio import write_json_atomic
+from harness.gates import Gate
 from harness.models.registry import ModelSpec
 from harness.reports.formatting import PROP_ABI, PROP_RELEASE, PROP_SDK, as_finite
 from harness.reports.json_report import summarize
-from harness.signoff.results import DeviceRun, Gate, HostModel, ModelOnDevice, SignoffRun
+from harness.signoff.results import DeviceRun, HostModel, ModelOnDevice, SignoffRun
 
 QUANTIZATION_TYPES = ("INT8", "FP16")
 

@@ -22,13 +22,14 @@ from harness.android.instrumentation import (
     socket_reader,
 )
 from harness.errors import DeviceError, HarnessError
+from harness.gates import Gate
 from harness.reference.arm64 import available as arm64_available
 from harness.reference.choice import HOST_ABI, choose_reference
 from harness.signoff.compare import compare_model
 from harness.signoff.health import health_check
 from harness.signoff.options import DeployOptions, Progress
 from harness.signoff.plan import HostPlan, PlannedModel
-from harness.signoff.results import DeviceRun, Gate, ModelOnDevice
+from harness.signoff.results import DeviceRun, ModelOnDevice
 
 
 def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Progress) -> DeviceRun:

@@ -16,12 +16,13 @@ from harness.errors import InputError
 from harness.evaluation.embed import Embedder
 from harness.evaluation.evaluate import EvalReport, evaluate
 from harness.fileio import sha256_file, write_json_atomic
+from harness.gates import Gate
 from harness.models.registry import ModelSpec, Registry
 from harness.models.store import ensure_model_file
 from harness.settings import CACHE_DIR
 from harness.signoff.compare import SignoffSet, default_signoff_set
 from harness.signoff.options import DeployOptions, Progress
-from harness.signoff.results import Gate, HostModel
+from harness.signoff.results import HostModel
 
 
 @dataclass
