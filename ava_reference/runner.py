@@ -22,6 +22,8 @@ CONTRACT = "ava-harness-device/2"
 # The app's own test class (this module plays it): the host names it in `-e class`.
 TEST_CLASS = "com.augmentalis.ava.harness.EmbeddingSignoffTest"
 CHECKS = ("modelLoads", "embeddingsValid", "ragRanking", "modelParity", "endToEnd", "latency")
+# A virtual device's prop naming the CPU emulator (qemu-user runtime.json) that runs its code.
+CPU_EMULATOR_PROP = "ro.vd.cpu_emulator"
 
 
 class CheckFailed(AssertionError):
@@ -268,16 +270,17 @@ class EmulatedModelRunner:
 def open_model_runner(
     spec: dict[str, Any], files: Path, threads: int, provider: str, props: dict[str, str]
 ) -> ModelRunner | EmulatedModelRunner:
-    """The device's ABI decides which kernels run the model."""
-    import platform
-
-    abi = props.get("ro.product.cpu.abi", "")
-    host = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64-v8a", "arm64": "arm64-v8a"}.get(platform.machine())
-    if not abi or abi == host:
+    """The device's CPU runs the model, as on a phone. The device says what that CPU is through
+    its props (getprop, like `Build.SUPPORTED_ABIS` on a phone): `ro.product.cpu.abi` is reported
+    in result.json, and a virtual device whose CPU is emulated (an arm64-v8a phone on an x86-64
+    host) names its emulator in `ro.vd.cpu_emulator`. Without that prop this process's CPU is the
+    device's: the harness that built the virtual device gave it this host's ABI."""
+    emulator = props.get(CPU_EMULATOR_PROP, "")
+    if not emulator:
         return ModelRunner(spec, files, threads, provider)
-    emulator = props.get("ro.vd.cpu_emulator", "")
-    if not emulator or not Path(emulator).is_file():
-        raise RuntimeError(f"cannot run {abi} code on this {host} host: no CPU emulator (make arm64-runtime)")
+    if not Path(emulator).is_file():
+        abi = props.get("ro.product.cpu.abi", "?")
+        raise RuntimeError(f"the device's {abi} CPU emulator {emulator} is missing (make arm64-runtime)")
     return EmulatedModelRunner(spec, files, threads, provider, Path(emulator))
 
 

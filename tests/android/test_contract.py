@@ -532,6 +532,26 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
     assert answers["ragPasses"] == [True, False, False, True, False]
 
 
+# -- the virtual AVA app: what the device decides ----------------------
+
+
+def test_reference_runs_on_the_cpu_the_device_props_name(tmp_path: Path) -> None:
+    """No host-ABI guess on the device side: without an emulator prop the device's CPU is this
+    process's; with one, the model goes through the emulator it names."""
+    from ava_reference.runner import CPU_EMULATOR_PROP, ModelRunner, open_model_runner
+
+    request = _tiny_request()
+    spec = request["models"][0]
+    (tmp_path / "models").mkdir()
+    _tiny_model(tmp_path / spec["file"], spec["dimension"])
+    for abi in ("x86_64", "arm64-v8a", ""):  # the ABI prop is reported, it does not pick the kernels
+        runner = open_model_runner(spec, tmp_path, 1, "CPU", {"ro.product.cpu.abi": abi})
+        assert isinstance(runner, ModelRunner)
+    props = {"ro.product.cpu.abi": "arm64-v8a", CPU_EMULATOR_PROP: str(tmp_path / "gone.json")}
+    with pytest.raises(RuntimeError, match=r"arm64-v8a CPU emulator .*gone\.json is missing"):
+        open_model_runner(spec, tmp_path, 1, "CPU", props)
+
+
 # -- the Kotlin test class itself: names, keys and paths of the contract ---------------------------
 
 
