@@ -532,7 +532,50 @@ def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpat
     assert answers["ragPasses"] == [True, False, False, True, False]
 
 
-# -- the virtual AVA app: what the device decides ----------------------
+# -- the virtual AVA app: what the harness passes in, what the device decides ----------------------
+
+
+def test_harness_builds_the_virtual_app_from_the_contract() -> None:
+    from ava_reference import virtual_app
+    from harness.android.virtual import ava_device_config
+    from harness.reference.choice import HOST_ABI
+
+    config = ava_device_config(battery_level=50)
+    component = f"{dc.DEFAULT_TEST_PACKAGE}/{dc.DEFAULT_RUNNER}"
+    assert config.packages == [dc.DEFAULT_APP_PACKAGE] and list(config.instrumentations) == [component]
+    assert config.instrumentations[component].target == dc.DEFAULT_APP_PACKAGE
+    assert config.abi == HOST_ABI and config.battery_level == 50
+    assert virtual_app.CPU_EMULATOR_PROP not in config.extra_props  # its CPU is this host's
+    # The reference's transitional defaults (for callers that build the device there directly)
+    # must stay the contract's values until they are removed.
+    assert (virtual_app._APP_PACKAGE, virtual_app._TEST_PACKAGE, virtual_app._RUNNER) == (
+        dc.DEFAULT_APP_PACKAGE,
+        dc.DEFAULT_TEST_PACKAGE,
+        dc.DEFAULT_RUNNER,
+    )
+    other = virtual_app.ava_device_config(app_package="com.example.app", test_package="com.example.t", runner="R")
+    assert other.packages == ["com.example.app"] and list(other.instrumentations) == ["com.example.t/R"]
+
+
+def test_arm64_virtual_app_needs_the_runtime_the_harness_locates(tmp_path: Path, monkeypatch) -> None:
+    from ava_reference import virtual_app
+    from harness.android.virtual import ava_arm64_device_config
+    from harness.errors import HarnessError
+    from harness.reference.choice import HOST_ABI
+    from harness.settings import ENV_ARM64_HOME
+
+    if HOST_ABI == "arm64-v8a":
+        pytest.skip("an arm64 host runs arm64 code natively")
+    monkeypatch.setenv(ENV_ARM64_HOME, str(tmp_path))
+    with pytest.raises(HarnessError, match=r"arm64 runtime not set up: run `make arm64-runtime`"):
+        ava_arm64_device_config()
+    (tmp_path / "runtime.json").write_text("{}")
+    config = ava_arm64_device_config()
+    assert config.abi == "arm64-v8a"
+    assert config.extra_props[virtual_app.CPU_EMULATOR_PROP] == str(tmp_path / "runtime.json")
+    assert list(config.instrumentations) == [f"{dc.DEFAULT_TEST_PACKAGE}/{dc.DEFAULT_RUNNER}"]
+    with pytest.raises(FileNotFoundError):
+        virtual_app.ava_arm64_device_config(tmp_path / "missing.json")
 
 
 def test_reference_runs_on_the_cpu_the_device_props_name(tmp_path: Path) -> None:

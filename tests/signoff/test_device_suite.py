@@ -8,7 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from ava_reference.virtual_app import ava_device_config
+from harness.android.virtual import ava_device_config
 from tests.helpers import PROJECT_ROOT
 
 
