@@ -1,7 +1,8 @@
 """The release sign-off suite as pytest tests against real devices:
 
     pytest device_tests --device SERIAL [--device SERIAL2] [--models AVA-ONX-384-BASE-INT8,...]
-           [--adb-server HOST:PORT] --junitxml=reports/device-tests.xml
+           [--adb-server HOST:PORT] [--app-package PKG] [--test-package PKG] [--runner CLASS]
+           --junitxml=reports/device-tests.xml
 
 Each device runs the deploy-test pipeline once (push, am instrument, pull, compare); every test
 below is one gate of that run, parametrised by device and model, so JUnit shows them one by one.
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.android.adb import AdbServer
-from harness.android.contract import RunSettings
+from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, RunSettings
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
 from harness.signoff.results import ModelOnDevice, SignoffRun
@@ -29,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--iterations", type=int, default=20, help="timed inferences per model")
     group.addoption("--latency-budget-ms", type=float, default=250.0, help="p50 budget per text")
     group.addoption("--host-eval-limit", type=int, default=None, help="host evaluation on the first N items only")
+    group.addoption("--app-package", default=DEFAULT_APP_PACKAGE, help="the app whose files dir gets the models")
+    group.addoption("--test-package", default=DEFAULT_TEST_PACKAGE, help="the instrumentation (androidTest) package")
+    group.addoption("--runner", default=DEFAULT_RUNNER, help="the instrumentation runner class")
 
 
 def _model_ids(config: pytest.Config) -> list[str]:
@@ -56,6 +60,9 @@ def signoff(request: pytest.FixtureRequest) -> Iterator[SignoffRun]:
     options = DeployOptions(
         model_ids=_model_ids(config),
         servers=[AdbServer.parse(s) for s in config.getoption("--adb-server")],
+        app_package=config.getoption("--app-package"),
+        test_package=config.getoption("--test-package"),
+        runner=config.getoption("--runner"),
         settings=RunSettings(iterations=config.getoption("--iterations")),
         parity=ParityGates(max_latency_p50_ms=config.getoption("--latency-budget-ms")),
         host_eval_limit=config.getoption("--host-eval-limit"),
