@@ -4,10 +4,9 @@ templates/signoff.html.j2; the plots are inline SVG from svg.py."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness.reports.formatting import (
@@ -27,7 +26,6 @@ from harness.reports.json_report import summarize
 from harness.reports.svg import cosine_histogram_svg, latency_svg
 from harness.signoff.results import DeviceRun, ModelOnDevice, SignoffRun
 
-TEMPLATES = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "signoff.html.j2"
 
 
@@ -35,7 +33,7 @@ def render_html(run: SignoffRun) -> str:
     # autoescape=True rather than select_autoescape: the template is *.html.j2, which
     # select_autoescape's extension check would not treat as HTML.
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=PackageLoader("harness.reports", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
