@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ava_reference.virtual_app import ava_device_config
 from harness.android.adb import AdbServer, connect
+from harness.android.virtual import ava_device_config
 from harness.fileio import write_json_atomic
 from harness.models.registry import load_registry
 from harness.settings import MODELS_DIR

@@ -21,7 +21,7 @@ MODEL = "AVA-ONX-384-BASE-INT8"
 def arm64_device(virtual_devices):
     if not arm64.available():
         pytest.skip(arm64.NOT_SET_UP)
-    from ava_reference.virtual_app import ava_arm64_device_config
+    from harness.android.virtual import ava_arm64_device_config
 
     return virtual_devices(1, config=ava_arm64_device_config())[0]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ava_reference.virtual_app import ava_device_config
 from harness.android.contract import RunSettings
+from harness.android.virtual import ava_device_config
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from ava_reference.virtual_app import ava_device_config
 from harness.android.adb import AdbServer, connect
+from harness.android.virtual import ava_device_config
 from harness.errors import DeviceError
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
