@@ -1,21 +1,26 @@
-"""The harness's adb layer against virtual devices through the real adb server: quoting, exit
-codes, path validation, verified transfers, devices behind several adb servers."""
+"""The harness's adb layer. Against virtual devices through the real adb server (e2e): quoting,
+exit codes, verified transfers, devices behind several adb servers. Without a device: path
+validation, how arguments are quoted into one command line, and which error type each adbutils
+failure becomes (the type decides whether a transfer retries)."""
 
 from __future__ import annotations
 
 import os
+import shlex
+from types import SimpleNamespace
 
 import pytest
+from adbutils.errors import AdbError, AdbTimeout
 
 from ava_reference.virtual_app import ava_device_config
-from harness.android.adb import AdbServer, connect, validate_device_path
-from harness.errors import DeviceError, InputError
+from harness.android import transfer
+from harness.android.adb import AdbServer, Device, ShellResult, connect, validate_device_path
+from harness.errors import DeviceError, DeviceRefusedError, DeviceTimeoutError, InputError, TransportError
 from harness.signoff.pipeline import deploy_test
 from virtual_device import adbtools
 from virtual_device.host import DeviceHost
 from virtual_device.testing.pytest_plugin import start_private_server
 
-pytestmark = pytest.mark.e2e
 FILES = "/sdcard/Android/data/com.augmentalis.ava/files"
 
 
@@ -25,12 +30,14 @@ def device(virtual_devices, adb_server):
     return connect(handle.serial, [AdbServer("127.0.0.1", adb_server.port)]), handle
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("value", ["a b", "x; rm -rf /sdcard", "$(id)", "it's", 'say "hi"', "tab\tnew\nline", "ünï ☕"])
 def test_every_argument_arrives_intact(device, value):
     adb, _ = device
     assert adb.shell(["echo", value]).stdout == value + "\n"
 
 
+@pytest.mark.e2e
 def test_exit_codes_and_check(device):
     adb, _ = device
     assert adb.shell(["false"]).exit_code == 1
@@ -38,6 +45,7 @@ def test_exit_codes_and_check(device):
     with pytest.raises(DeviceError, match="exited 127") as err:
         adb.shell(["nosuchcommand"], check=True)
     assert err.value.command == "nosuchcommand" and err.value.exit_status == 127 and "not found" in err.value.output
+    assert type(err.value) is DeviceError  # a command that ran and failed: final, not a transport fault
 
 
 @pytest.mark.parametrize(
@@ -48,6 +56,102 @@ def test_unsafe_device_paths_are_refused(path):
         validate_device_path(path)
 
 
+@pytest.mark.parametrize(
+    "path", ["/sdcard/..", "/sdcard/./x", "/sdcard/a b", "/sdcard/ü", "/sdcard/a\nb", "/" + "a" * 1001, "/sdcard/*"]
+)
+def test_more_unsafe_device_paths_are_refused(path):
+    with pytest.raises(InputError, match="not allowed"):
+        validate_device_path(path)
+
+
+@pytest.mark.parametrize(
+    "path", [f"{FILES}/models/AVA-ONX-384-FAST-INT8.onnx", "/data/local/tmp/a+b-c_d.1", "/sdcard/a..b", "/x"]
+)
+def test_plain_absolute_device_paths_pass_unchanged(path):
+    assert validate_device_path(path) == path
+
+
+def offline_device(monkeypatch, adb_device: object) -> Device:
+    """A Device whose adbutils device is a stand-in: nothing here may reach an adb server (a
+    refused connection makes adbutils start one on 5037)."""
+    device = Device("emulator-5554", AdbServer("127.0.0.1", 1), timeout=5)
+    monkeypatch.setattr(device, "_device", adb_device)
+    return device
+
+
+class StubAdbDevice:
+    """adbutils' AdbDevice, as far as shell and state go: each call returns or raises `outcome`."""
+
+    def __init__(self, outcome: object) -> None:
+        self.outcome = outcome
+
+    def get_features(self) -> str:
+        return "shell_v2,cmd"
+
+    def _answer(self) -> object:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+    def shell2(self, command: str, **_: object) -> object:
+        return self._answer()
+
+    def get_state(self) -> object:
+        return self._answer()
+
+
+def test_shell_quotes_every_argument_into_one_command_line(monkeypatch):
+    device = offline_device(monkeypatch, StubAdbDevice(AssertionError("not called")))
+    lines: list[str] = []
+
+    def shell_line(command: str, **_: object) -> ShellResult:
+        lines.append(command)
+        return ShellResult(command, 0, "", "")
+
+    monkeypatch.setattr(device, "shell_line", shell_line)
+    argv = ["echo", "a b", "x; rm -rf /sdcard", "$(id)", "it's", 'say "hi"', "tab\tnew\nline", "", 42]
+    device.shell(argv)
+    assert shlex.split(lines[0]) == [str(a) for a in argv]
+    assert lines[0].startswith("echo 'a b' ")
+
+
+@pytest.mark.parametrize(
+    ("raised", "error", "message"),
+    [
+        (AdbTimeout("read timeout"), DeviceTimeoutError, "timed out after 5 s"),
+        (AdbError("device 'emulator-5554' not found"), TransportError, "shell failed: device not found"),
+        (AdbError("device offline"), TransportError, "shell failed: device offline"),
+        (ConnectionResetError(104, "Connection reset by peer"), TransportError, "shell failed: .*reset by peer"),
+    ],
+)
+def test_shell_failures_become_typed_retryable_errors(monkeypatch, raised, error, message):
+    device = offline_device(monkeypatch, StubAdbDevice(raised))
+    with pytest.raises(error, match=message) as err:
+        device.shell(["sha256sum", "/sdcard/x"])
+    assert err.value.command == "sha256sum /sdcard/x"
+    assert transfer._retryable(err.value)
+
+
+def test_a_command_that_ran_and_failed_is_a_final_device_error(monkeypatch):
+    answer = SimpleNamespace(returncode=1, stdout=b"", stderr=b"mv: /sdcard/f: Read-only file system\n", output=b"")
+    device = offline_device(monkeypatch, StubAdbDevice(answer))
+    assert device.shell(["mv", "-f", "/sdcard/a", "/sdcard/f"]).exit_code == 1  # without check: a result
+    with pytest.raises(DeviceError, match="exited 1: mv: /sdcard/f: Read-only file system") as err:
+        device.shell(["mv", "-f", "/sdcard/a", "/sdcard/f"], check=True)
+    assert type(err.value) is DeviceError and err.value.exit_status == 1
+    assert not transfer._retryable(err.value)
+
+
+@pytest.mark.parametrize(
+    ("raised", "error"), [(AdbTimeout("timeout"), DeviceTimeoutError), (BrokenPipeError(32, "x"), TransportError)]
+)
+def test_state_failures_are_typed(monkeypatch, raised, error):
+    device = offline_device(monkeypatch, StubAdbDevice(raised))
+    with pytest.raises(error, match="cannot read state"):
+        device.state()
+
+
+@pytest.mark.e2e
 def test_verified_push_skips_identical_bytes_and_pull_checks_them(device, tmp_path):
     adb, handle = device
     local = tmp_path / "model.bin"
@@ -62,13 +166,15 @@ def test_verified_push_skips_identical_bytes_and_pull_checks_them(device, tmp_pa
     assert [p.name for p in handle.host_path(f"{FILES}/models").iterdir()] == ["model.bin"]
 
 
+@pytest.mark.e2e
 def test_pull_of_a_missing_file_is_an_error_not_an_empty_file(device, tmp_path):
     adb, _ = device
-    with pytest.raises(DeviceError, match="no such file"):
+    with pytest.raises(DeviceRefusedError, match="no such file"):
         adb.pull_verified(f"{FILES}/nothing.bin", tmp_path / "x.bin")
     assert not (tmp_path / "x.bin").exists()
 
 
+@pytest.mark.e2e
 def test_a_lab_across_two_adb_servers(virtual_devices, adb_server, deploy_options, tmp_path):
     (local,) = virtual_devices(1, config=ava_device_config())
     other = start_private_server()
