@@ -1,0 +1,628 @@
+"""`am instrument -w -r` on a device: build the command line, read its raw output as it streams,
+and turn that output into per-test results a gate can trust.
+
+The parser follows ddmlib's InstrumentationResultParser (what Tradefed and Android Studio use) and
+fixes the places where ddmlib can report a run that did not finish as a pass: a run only passes
+when the session ended with code -1, nothing reported a run-level error, every started test
+finished, and as many tests finished as the runner announced (`numtests`).
+
+Output shape, as printed by frameworks/base cmds/am Instrument.java (one line per bundle key,
+keys sorted, multi-line values printed raw):
+
+    INSTRUMENTATION_STATUS: class=com.example.EmbeddingParityTest
+    INSTRUMENTATION_STATUS: test=embeddingsMatchHost
+    INSTRUMENTATION_STATUS_CODE: 1
+    INSTRUMENTATION_STATUS: stack=java.lang.AssertionError: ...
+        at ...
+    INSTRUMENTATION_STATUS_CODE: -2
+    INSTRUMENTATION_RESULT: stream=
+    Time: 1,745.755
+    INSTRUMENTATION_CODE: -1
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import shlex
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from harness.errors import InputError
+
+__all__ = [
+    "InstrumentationResultParser",
+    "InstrumentationRun",
+    "TestResult",
+    "TestStatus",
+    "build_instrument_command",
+    "collect_output",
+    "parse_output",
+    "socket_reader",
+]
+
+
+class TestStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    IGNORED = "ignored"
+    ASSUMPTION_FAILURE = "assumption_failure"
+    # Started but never finished: the process crashed, the device went away or we gave up waiting.
+    INCOMPLETE = "incomplete"
+
+
+# Per-test status codes (androidx InstrumentationResultPrinter.REPORT_VALUE_RESULT_*).
+_CODE_START = 1
+_CODE_IN_PROGRESS = 2
+_END_CODES: dict[int, TestStatus] = {
+    0: TestStatus.PASSED,
+    -1: TestStatus.ERROR,
+    -2: TestStatus.FAILED,
+    -3: TestStatus.IGNORED,
+    -4: TestStatus.ASSUMPTION_FAILURE,
+}
+_OK_STATUSES = frozenset({TestStatus.PASSED, TestStatus.IGNORED})
+
+# Status keys the runner itself sends; everything else in a status bundle is a test's own metric.
+_KNOWN_STATUS_KEYS = frozenset({"class", "test", "stack", "numtests", "current", "id", "stream", "Error"})
+# Result keys that describe the session; everything else in the final bundle is a run metric.
+_KNOWN_RESULT_KEYS = frozenset({"stream", "shortMsg", "longMsg"})
+
+_FATAL_EXCEPTION_MSG = "Fatal exception when running tests"
+_INCOMPLETE_TEST_MSG = "test failed to run to completion"
+
+_PREFIX_RE = re.compile(
+    r"(INSTRUMENTATION_STATUS_CODE|INSTRUMENTATION_STATUS|INSTRUMENTATION_RESULT|INSTRUMENTATION_CODE"
+    r"|INSTRUMENTATION_FAILED|INSTRUMENTATION_ABORTED|onError):(?: |$)(.*)",
+    re.DOTALL,
+)
+# ddmlib's pattern, anchored: "Time: 0.214", "Time: 1,745.755", "Time: 0.001)".
+_TIME_RE = re.compile(r"Time:\s*(\d[\d,]*(?:\.\d*)?)")
+_INT_RE = re.compile(r"\s*([-+]?\d+)\s*")
+_ON_ERROR_RE = re.compile(r"commandError=(?:true|false) message=(.*)", re.DOTALL)
+_JUNIT_FAILURES_RE = re.compile(r"^(Tests (?:found|run): .*)$", re.MULTILINE)
+
+
+@dataclass
+class TestResult:
+    """One test as the runner reported it."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
+
+    class_name: str
+    test_name: str
+    status: TestStatus
+    stack: str | None = None
+    # Custom keys from the test's sendStatus(2, ...) bundles and its final bundle; last value wins.
+    metrics: dict[str, str] = field(default_factory=dict)
+    # 1-based position in the order tests started (a result with no start bundle gets the next one).
+    started_order: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.class_name}#{self.test_name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "class_name": self.class_name,
+            "test_name": self.test_name,
+            "status": self.status.value,
+            "stack": self.stack,
+            "metrics": dict(self.metrics),
+            "started_order": self.started_order,
+        }
+
+
+@dataclass
+class InstrumentationRun:
+    """Everything one `am instrument` session said, plus the verdict on whether it passed."""
+
+    tests: list[TestResult] = field(default_factory=list)
+    expected_count: int | None = None
+    run_metrics: dict[str, str] = field(default_factory=dict)
+    session_code: int | None = None
+    time_seconds: float | None = None
+    run_failure: str | None = None
+    # The final INSTRUMENTATION_RESULT stream: AJUR's JUnit summary ("OK (2 tests)", "FAILURES!!!").
+    result_stream: str | None = None
+
+    @property
+    def completed_count(self) -> int:
+        return sum(1 for t in self.tests if t.status is not TestStatus.INCOMPLETE)
+
+    @property
+    def passed(self) -> bool:
+        # A runner that never said numtests cannot show it ran everything, so that is not a pass.
+        return (
+            self.run_failure is None
+            and self.session_code == -1
+            and bool(self.tests)
+            and all(t.status in _OK_STATUSES for t in self.tests)
+            and self.expected_count is not None
+            and self.completed_count == self.expected_count
+        )
+
+    @property
+    def failed_tests(self) -> list[TestResult]:
+        return [t for t in self.tests if t.status not in _OK_STATUSES]
+
+    def counts(self) -> dict[str, int]:
+        """Tests per status, every status present (zero included) so reports have stable columns."""
+        result = {status.value: 0 for status in TestStatus}
+        for t in self.tests:
+            result[t.status.value] += 1
+        return result
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items() if n)
+        expected = "?" if self.expected_count is None else str(self.expected_count)
+        line = f"{'PASSED' if self.passed else 'FAILED'}: {len(self.tests)}/{expected} tests"
+        if counts:
+            line += f" ({counts})"
+        if self.run_failure:
+            line += f"; run failure: {self.run_failure}"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "summary": self.summary(),
+            "run_failure": self.run_failure,
+            "session_code": self.session_code,
+            "time_seconds": self.time_seconds,
+            "expected_count": self.expected_count,
+            "completed_count": self.completed_count,
+            "counts": self.counts(),
+            "run_metrics": dict(self.run_metrics),
+            "result_stream": self.result_stream,
+            "tests": [t.to_dict() for t in self.tests],
+        }
+
+
+class _LineSplitter:
+    """Cuts a stream of text into lines at any chunk boundary. Pieces of an unfinished line are
+    kept in a list so a 32 KB stack arriving a byte at a time costs linear, not quadratic, time."""
+
+    def __init__(self) -> None:
+        self._partial: list[str] = []
+
+    def push(self, text: str) -> list[str]:
+        if "\n" not in text:
+            if text:
+                self._partial.append(text)
+            return []
+        pieces = text.split("\n")
+        pieces[0] = "".join(self._partial) + pieces[0]
+        tail = pieces.pop()
+        self._partial = [tail] if tail else []
+        # adb with a pty turns \n into \r\n, some old devices into \r\r\n.
+        return [p.rstrip("\r") for p in pieces]
+
+    def flush(self) -> str | None:
+        if not self._partial:
+            return None
+        line = "".join(self._partial).rstrip("\r")
+        self._partial = []
+        return line
+
+
+@dataclass
+class _Started:
+    class_name: str
+    test_name: str
+    order: int
+
+
+def _parse_int(text: str) -> int | None:
+    match = _INT_RE.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class InstrumentationResultParser:
+    """Streaming parser for `am instrument -r` output: `feed()` text in chunks of any size (split
+    mid-line or mid-\\r\\n is fine), then `finish()` once the stream has ended."""
+
+    def __init__(self) -> None:
+        self._lines = _LineSplitter()
+        self._section: str | None = None  # "status" or "result": where the open key belongs
+        self._key: str | None = None
+        self._value: list[str] = []
+        self._bundle: dict[str, str] = {}
+        self._result: dict[str, str] = {}
+        self._started: _Started | None = None
+        self._pending_metrics: dict[str, str] = {}
+        self._tests: list[TestResult] = []
+        self._order = 0
+        self._expected: int | None = None
+        self._session_code: int | None = None
+        self._session_ended = False
+        self._time: float | None = None
+        self._problems: list[str] = []
+        self._saw_protocol = False
+        self._run: InstrumentationRun | None = None
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def feed(self, text: str) -> None:
+        if self._run is not None:
+            raise RuntimeError("feed() after finish()")
+        for line in self._lines.push(text):
+            self._line(line)
+
+    def finish(self, interrupted: str | None = None) -> InstrumentationRun:
+        """Close the run. `interrupted` says why the output stopped early (a timeout, a lost
+        connection); it leads the run failure and is the reason given to any unfinished test."""
+        if self._run is not None:
+            return self._run
+        last = self._lines.flush()
+        if last is not None:
+            self._line(last)
+        self._submit()
+        self._run = self._build_run(interrupted)
+        return self._run
+
+    # -- line handling -------------------------------------------------------------------------
+
+    def _line(self, line: str) -> None:
+        match = _PREFIX_RE.match(line)
+        if match is None:
+            self._plain_line(line)
+            return
+        self._saw_protocol = True
+        prefix, rest = match.group(1), match.group(2)
+        if prefix == "INSTRUMENTATION_STATUS_CODE":
+            self._submit()
+            self._close_bundle(rest)
+        elif prefix in ("INSTRUMENTATION_STATUS", "INSTRUMENTATION_RESULT"):
+            self._submit()
+            self._open_key("status" if prefix == "INSTRUMENTATION_STATUS" else "result", rest)
+        elif prefix == "INSTRUMENTATION_CODE":
+            self._submit()
+            self._session_ended = True
+            self._session_code = _parse_int(rest)
+            if self._session_code is None:
+                self._problem(f"unreadable INSTRUMENTATION_CODE: {rest.strip()!r}")
+        elif prefix == "INSTRUMENTATION_FAILED":
+            self._submit()
+            self._problem(f"INSTRUMENTATION_FAILED: {rest.strip()}")
+        elif prefix == "INSTRUMENTATION_ABORTED":
+            # am prints this from another thread, so it can land inside a bundle: record it
+            # without closing the value being collected.
+            self._problem(f"INSTRUMENTATION_ABORTED: {rest.strip()}")
+        else:  # onError, same interleaving as above
+            on_error = _ON_ERROR_RE.match(rest)
+            self._problem(on_error.group(1).strip() if on_error else f"am error: {rest.strip()}")
+
+    def _plain_line(self, line: str) -> None:
+        time_match = _TIME_RE.match(line)
+        if time_match:
+            self._time = float(time_match.group(1).replace(",", ""))
+            # ddmlib drops the line; inside the final stream it is part of the JUnit summary, so
+            # keep it there, but never let it leak into a test's status value.
+            if self._key is not None and self._section == "result":
+                self._value.append(line)
+            return
+        if self._key is not None:
+            self._value.append(line)  # a multi-line value (stack, stream) continues
+            return
+        # Outside any value: am's own exception when it cannot start the instrumentation,
+        # ("android.util.AndroidException: INSTRUMENTATION_FAILED: pkg/runner") or noise.
+        failed_at = line.find("INSTRUMENTATION_FAILED: ")
+        if failed_at >= 0:
+            self._problem(line[failed_at:].strip())
+
+    def _open_key(self, section: str, rest: str) -> None:
+        key, sep, value = rest.partition("=")
+        if not sep or not key.strip():
+            return  # not a key=value line; its continuation lines have nowhere to go
+        self._section = section
+        self._key = key.strip()
+        self._value = [value]
+
+    def _submit(self) -> None:
+        if self._key is None:
+            return
+        value = "\n".join(self._value)
+        if self._section == "status":
+            self._bundle[self._key] = value
+        else:
+            self._result[self._key] = value
+        self._key = None
+        self._value = []
+        self._section = None
+
+    def _problem(self, message: str) -> None:
+        if message and message not in self._problems:
+            self._problems.append(message)
+
+    # -- bundles -------------------------------------------------------------------------------
+
+    def _close_bundle(self, raw_code: str) -> None:
+        # ddmlib's rule: an unreadable code ("-1at com.android.commands.am...") is an error.
+        code = _parse_int(raw_code)
+        if code is None:
+            code = -1
+        bundle, self._bundle = self._bundle, {}
+
+        numtests = _parse_int(bundle.get("numtests", ""))
+        if numtests is not None:
+            self._expected = numtests if self._expected is None else max(self._expected, numtests)
+        if "Error" in bundle:
+            self._problem(bundle["Error"].strip() or "instrumentation reported an error")
+
+        metrics = {k: v for k, v in bundle.items() if k not in _KNOWN_STATUS_KEYS}
+        if code == _CODE_IN_PROGRESS:
+            self._pending_metrics.update(metrics)
+            return
+        class_name = bundle.get("class", "").strip()
+        test_name = bundle.get("test", "").strip()
+        if not (class_name and test_name):
+            # Not a test (ddmlib's "a test counts only with class, test and a code"). Custom
+            # sendStatus calls with a wrong code land here (androidx benchmark 1.0 sent -1), so
+            # their keys still count as the running test's metrics. A stack with no test is a
+            # failure in @BeforeClass or a crash the orchestrator saw: the run did not pass.
+            self._pending_metrics.update(metrics)
+            if code in (-1, -2) and bundle.get("stack", "").strip() and "Error" not in bundle:
+                self._problem(f"failure outside any test: {_first_line(bundle['stack'])}")
+            return
+        if code == _CODE_START:
+            self._start(class_name, test_name, metrics)
+        else:
+            self._end(class_name, test_name, code, bundle.get("stack"), metrics)
+
+    def _start(self, class_name: str, test_name: str, metrics: dict[str, str]) -> None:
+        if self._started is not None:
+            self._close_incomplete(f"the next test, {class_name}#{test_name}, started first")
+        self._order += 1
+        self._started = _Started(class_name, test_name, self._order)
+        self._pending_metrics = dict(metrics)
+
+    def _end(self, class_name: str, test_name: str, code: int, stack: str | None, metrics: dict[str, str]) -> None:
+        status = _END_CODES.get(code, TestStatus.ERROR)
+        if stack is not None:
+            stack = stack.rstrip("\n") or None
+        if code not in _END_CODES and stack is None:
+            stack = f"unknown instrumentation status code {code}"
+        started = self._started
+        if started is not None and (started.class_name, started.test_name) == (class_name, test_name):
+            order = started.order
+            self._started = None
+        else:
+            if started is not None:
+                self._close_incomplete(f"a result for {class_name}#{test_name} arrived before it finished")
+            if any(t.class_name == class_name and t.test_name == test_name for t in self._tests):
+                # AJUR re-reports the previous test when the process dies in a later class's
+                # @BeforeClass; counting it twice would hide the tests that never ran.
+                detail = f": {_first_line(stack)}" if stack else ""
+                self._problem(f"{class_name}#{test_name} reported a second result ({status.value}){detail}")
+                self._pending_metrics = {}
+                return
+            self._order += 1
+            order = self._order
+        self._tests.append(
+            TestResult(
+                class_name=class_name,
+                test_name=test_name,
+                status=status,
+                stack=stack,
+                metrics={**self._pending_metrics, **metrics},
+                started_order=order,
+            )
+        )
+        self._pending_metrics = {}
+
+    def _close_incomplete(self, reason: str) -> None:
+        started = self._started
+        if started is None:
+            return
+        self._tests.append(
+            TestResult(
+                class_name=started.class_name,
+                test_name=started.test_name,
+                status=TestStatus.INCOMPLETE,
+                stack=f"{_INCOMPLETE_TEST_MSG}. Reason: {reason}",
+                metrics=dict(self._pending_metrics),
+                started_order=started.order,
+            )
+        )
+        self._started = None
+        self._pending_metrics = {}
+
+    # -- verdict -------------------------------------------------------------------------------
+
+    def _build_run(self, interrupted: str | None) -> InstrumentationRun:
+        problems: list[str] = []
+        if interrupted:
+            problems.append(interrupted)
+        if not self._saw_protocol:
+            # Nothing from an instrumentation at all: an empty stream, or `am` usage text.
+            problems.append("no test results")
+        problems.extend(self._problems)
+
+        result = dict(self._result)
+        short_msg = result.get("shortMsg", "").strip()
+        long_msg = result.get("longMsg", "").strip()
+        if short_msg:
+            message = f"instrumentation run failed due to '{short_msg}'"
+            if long_msg and long_msg != short_msg:
+                message += f" ({_first_line(long_msg)})"
+            problems.append(message)
+        stream = result.get("stream")
+        if stream is not None and _FATAL_EXCEPTION_MSG in stream:
+            lines = [ln.strip() for ln in stream.splitlines() if ln.strip()]
+            at = next(i for i, ln in enumerate(lines) if _FATAL_EXCEPTION_MSG in ln)
+            cause = lines[at + 1] if at + 1 < len(lines) else ""
+            problems.append(f"runner fatal error: {_FATAL_EXCEPTION_MSG}" + (f": {cause}" if cause else ""))
+
+        # Only when nothing above already says why the run stopped.
+        if not problems and not self._session_ended:
+            problems.append("output ended before INSTRUMENTATION_CODE (device lost or process killed)")
+        elif not problems and self._session_code != -1:
+            problems.append(f"instrumentation session ended with code {self._session_code}, not -1")
+
+        if self._started is not None:
+            reason = problems[0] if problems else "the instrumentation finished without reporting its result"
+            self._close_incomplete(reason)
+
+        tests = sorted(self._tests, key=lambda t: t.started_order)
+        completed = sum(1 for t in tests if t.status is not TestStatus.INCOMPLETE)
+        if self._expected is not None and completed != self._expected:
+            problems.append(f"test run incomplete: expected {self._expected} tests, received {completed}")
+        if stream and "FAILURES!!!" in stream and not any(t.status not in _OK_STATUSES for t in tests):
+            # JUnit counted a failure no per-test bundle carried (an exception in @BeforeClass).
+            junit = _JUNIT_FAILURES_RE.search(stream)
+            problems.append(
+                "runner reported failures outside any test" + (f": {junit.group(1).strip()}" if junit else "")
+            )
+        unfinished = sum(1 for t in tests if t.status is TestStatus.INCOMPLETE)
+        if unfinished and not problems:  # e.g. no numtests to compare against
+            problems.append(f"{unfinished} test(s) did not finish")
+        if not tests and not problems:
+            problems.append("no test results")
+
+        unique = list(dict.fromkeys(problems))
+        return InstrumentationRun(
+            tests=tests,
+            expected_count=self._expected,
+            run_metrics={k: v for k, v in result.items() if k not in _KNOWN_RESULT_KEYS},
+            session_code=self._session_code,
+            time_seconds=self._time,
+            run_failure="; ".join(unique) if unique else None,
+            result_stream=stream,
+        )
+
+
+def parse_output(text: str) -> InstrumentationRun:
+    """Parse a complete transcript in one go."""
+    parser = InstrumentationResultParser()
+    parser.feed(text)
+    return parser.finish()
+
+
+# -- command line --------------------------------------------------------------------------------
+
+_JAVA_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_PACKAGE_RE = re.compile(rf"{_JAVA_IDENT}(?:\.{_JAVA_IDENT})*")
+# Fully qualified or manifest-relative (".Runner"); '$' for nested classes (quoted below).
+_CLASS_IDENT = r"[A-Za-z_$][A-Za-z0-9_$]*"
+_RUNNER_RE = re.compile(rf"\.?{_CLASS_IDENT}(?:\.{_CLASS_IDENT})*")
+_ARG_KEY_RE = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def build_instrument_command(
+    test_package: str,
+    runner: str,
+    args: Mapping[str, str] | None = None,
+    *,
+    wait: bool = True,
+    raw: bool = True,
+) -> str:
+    """The device shell command line for `am instrument`. `adb shell` hands its command to the
+    device's shell as one string, so every word is shlex-quoted here: values with spaces, quotes,
+    `$`, `;` or newlines reach InstrumentationRegistry.getArguments() unchanged. (Mobly passes
+    -e values unquoted, so a value with a space splits into two arguments there.)"""
+    if not isinstance(test_package, str) or not _PACKAGE_RE.fullmatch(test_package):
+        raise InputError(f"invalid test package {test_package!r}: expected a Java package name")
+    if not isinstance(runner, str) or not _RUNNER_RE.fullmatch(runner):
+        raise InputError(f"invalid instrumentation runner {runner!r}: expected a Java class name")
+    argv = ["am", "instrument"]
+    if wait:
+        argv.append("-w")
+    if raw:
+        argv.append("-r")
+    for key, value in (args or {}).items():
+        if not isinstance(key, str) or not _ARG_KEY_RE.fullmatch(key):
+            raise InputError(f"invalid instrumentation argument name {key!r}: use letters, digits, _ and .")
+        if not isinstance(value, str):
+            raise InputError(f"instrumentation argument {key!r} must be a string, got {type(value).__name__}")
+        if "\0" in value:
+            raise InputError(f"instrumentation argument {key!r} contains a NUL byte")
+        argv += ["-e", key, value]
+    argv.append(f"{test_package}/{runner}")
+    return " ".join(shlex.quote(word) for word in argv)
+
+
+# -- reading the stream --------------------------------------------------------------------------
+
+Reader = Callable[[float], bytes | None]
+
+
+def collect_output(
+    read: Reader,
+    parser: InstrumentationResultParser,
+    *,
+    overall_timeout: float,
+    idle_timeout: float,
+    on_line: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> InstrumentationRun:
+    """Pump `read(timeout_seconds)` into `parser` until EOF (b"" or None), an overall deadline or
+    `idle_timeout` seconds without a byte. A timeout or a dropped connection does not raise: the
+    run comes back failed, with the running test INCOMPLETE, so the caller can still report every
+    test that did finish. Stopping the remote process after a timeout is the caller's job."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    lines = _LineSplitter() if on_line is not None else None
+    start = clock()
+    last_data = start
+    interrupted: str | None = None
+
+    def consume(text: str) -> None:
+        if not text:
+            return
+        parser.feed(text)
+        if lines is not None and on_line is not None:
+            for line in lines.push(text):
+                on_line(line)
+
+    while True:
+        now = clock()
+        overall_left = start + overall_timeout - now
+        idle_left = last_data + idle_timeout - now
+        if overall_left <= 0:
+            interrupted = f"timed out after {overall_timeout:g} s"
+            break
+        if idle_left <= 0:
+            interrupted = f"no output for {idle_timeout:g} s"
+            break
+        try:
+            chunk = read(min(overall_left, idle_left))
+        except TimeoutError:  # socket.timeout is an alias of TimeoutError since Python 3.10
+            continue  # the deadlines above decide whether to wait again
+        except OSError as exc:
+            interrupted = f"connection lost: {exc}"
+            break
+        if not chunk:
+            break
+        last_data = clock()
+        consume(decoder.decode(chunk))
+
+    consume(decoder.decode(b"", final=True))
+    if lines is not None and on_line is not None:
+        tail = lines.flush()
+        if tail is not None:
+            on_line(tail)
+    return parser.finish(interrupted)
+
+
+def socket_reader(sock: socket.socket) -> Reader:
+    """A `read` for collect_output over a connected socket (e.g. an adb shell stream)."""
+
+    def read(timeout_seconds: float) -> bytes | None:
+        # settimeout(0) would make the socket non-blocking (BlockingIOError, not a timeout).
+        sock.settimeout(max(timeout_seconds, 0.001))
+        return sock.recv(65536)
+
+    return read
