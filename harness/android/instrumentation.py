@@ -1,5 +1,6 @@
-"""`am instrument -w -r` on a device: build the command line, read its raw output as it streams,
-and turn that output into per-test results a gate can trust.
+"""`am instrument -w -r` on a device: turn its raw output into per-test results a gate can trust.
+The command line and the reading of the stream live in instrument_run, the result types in
+instrument_results; every public name is importable from here.
 
 The parser follows ddmlib's InstrumentationResultParser (what Tradefed and Android Studio use) and
 fixes the places where ddmlib can report a run that did not finish as a pass: a run only passes
@@ -22,17 +23,11 @@ keys sorted, multi-line values printed raw):
 
 from __future__ import annotations
 
-import codecs
 import re
-import shlex
-import socket
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, ClassVar
+from dataclasses import dataclass
 
-from harness.errors import InputError
+from harness.android.instrument_results import OK_STATUSES, InstrumentationRun, TestResult, TestStatus
+from harness.android.instrument_run import LineSplitter, build_instrument_command, collect_output, socket_reader
 
 __all__ = [
     "InstrumentationResultParser",
@@ -46,16 +41,6 @@ __all__ = [
 ]
 
 
-class TestStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    IGNORED = "ignored"
-    ASSUMPTION_FAILURE = "assumption_failure"
-    # Started but never finished: the process crashed, the device went away or we gave up waiting.
-    INCOMPLETE = "incomplete"
-
-
 # Per-test status codes (androidx InstrumentationResultPrinter.REPORT_VALUE_RESULT_*).
 _CODE_START = 1
 _CODE_IN_PROGRESS = 2
@@ -66,7 +51,6 @@ _END_CODES: dict[int, TestStatus] = {
     -3: TestStatus.IGNORED,
     -4: TestStatus.ASSUMPTION_FAILURE,
 }
-_OK_STATUSES = frozenset({TestStatus.PASSED, TestStatus.IGNORED})
 
 # Status keys the runner itself sends; everything else in a status bundle is a test's own metric.
 _KNOWN_STATUS_KEYS = frozenset({"class", "test", "stack", "numtests", "current", "id", "stream", "Error"})
@@ -86,130 +70,6 @@ _TIME_RE = re.compile(r"Time:\s*(\d[\d,]*(?:\.\d*)?)")
 _INT_RE = re.compile(r"\s*([-+]?\d+)\s*")
 _ON_ERROR_RE = re.compile(r"commandError=(?:true|false) message=(.*)", re.DOTALL)
 _JUNIT_FAILURES_RE = re.compile(r"^(Tests (?:found|run): .*)$", re.MULTILINE)
-
-
-@dataclass
-class TestResult:
-    """One test as the runner reported it."""
-
-    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
-
-    class_name: str
-    test_name: str
-    status: TestStatus
-    stack: str | None = None
-    # Custom keys from the test's sendStatus(2, ...) bundles and its final bundle; last value wins.
-    metrics: dict[str, str] = field(default_factory=dict)
-    # 1-based position in the order tests started (a result with no start bundle gets the next one).
-    started_order: int = 0
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.class_name}#{self.test_name}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "class_name": self.class_name,
-            "test_name": self.test_name,
-            "status": self.status.value,
-            "stack": self.stack,
-            "metrics": dict(self.metrics),
-            "started_order": self.started_order,
-        }
-
-
-@dataclass
-class InstrumentationRun:
-    """Everything one `am instrument` session said, plus the verdict on whether it passed."""
-
-    tests: list[TestResult] = field(default_factory=list)
-    expected_count: int | None = None
-    run_metrics: dict[str, str] = field(default_factory=dict)
-    session_code: int | None = None
-    time_seconds: float | None = None
-    run_failure: str | None = None
-    # The final INSTRUMENTATION_RESULT stream: AJUR's JUnit summary ("OK (2 tests)", "FAILURES!!!").
-    result_stream: str | None = None
-
-    @property
-    def completed_count(self) -> int:
-        return sum(1 for t in self.tests if t.status is not TestStatus.INCOMPLETE)
-
-    @property
-    def passed(self) -> bool:
-        # A runner that never said numtests cannot show it ran everything, so that is not a pass.
-        return (
-            self.run_failure is None
-            and self.session_code == -1
-            and bool(self.tests)
-            and all(t.status in _OK_STATUSES for t in self.tests)
-            and self.expected_count is not None
-            and self.completed_count == self.expected_count
-        )
-
-    @property
-    def failed_tests(self) -> list[TestResult]:
-        return [t for t in self.tests if t.status not in _OK_STATUSES]
-
-    def counts(self) -> dict[str, int]:
-        """Tests per status, every status present (zero included) so reports have stable columns."""
-        result = {status.value: 0 for status in TestStatus}
-        for t in self.tests:
-            result[t.status.value] += 1
-        return result
-
-    def summary(self) -> str:
-        """One line for logs and the CLI."""
-        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items() if n)
-        expected = "?" if self.expected_count is None else str(self.expected_count)
-        line = f"{'PASSED' if self.passed else 'FAILED'}: {len(self.tests)}/{expected} tests"
-        if counts:
-            line += f" ({counts})"
-        if self.run_failure:
-            line += f"; run failure: {self.run_failure}"
-        return line
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "summary": self.summary(),
-            "run_failure": self.run_failure,
-            "session_code": self.session_code,
-            "time_seconds": self.time_seconds,
-            "expected_count": self.expected_count,
-            "completed_count": self.completed_count,
-            "counts": self.counts(),
-            "run_metrics": dict(self.run_metrics),
-            "result_stream": self.result_stream,
-            "tests": [t.to_dict() for t in self.tests],
-        }
-
-
-class _LineSplitter:
-    """Cuts a stream of text into lines at any chunk boundary. Pieces of an unfinished line are
-    kept in a list so a 32 KB stack arriving a byte at a time costs linear, not quadratic, time."""
-
-    def __init__(self) -> None:
-        self._partial: list[str] = []
-
-    def push(self, text: str) -> list[str]:
-        if "\n" not in text:
-            if text:
-                self._partial.append(text)
-            return []
-        pieces = text.split("\n")
-        pieces[0] = "".join(self._partial) + pieces[0]
-        tail = pieces.pop()
-        self._partial = [tail] if tail else []
-        # adb with a pty turns \n into \r\n, some old devices into \r\r\n.
-        return [p.rstrip("\r") for p in pieces]
-
-    def flush(self) -> str | None:
-        if not self._partial:
-            return None
-        line = "".join(self._partial).rstrip("\r")
-        self._partial = []
-        return line
 
 
 @dataclass
@@ -236,7 +96,7 @@ class InstrumentationResultParser:
     mid-line or mid-\\r\\n is fine), then `finish()` once the stream has ended."""
 
     def __init__(self) -> None:
-        self._lines = _LineSplitter()
+        self._lines = LineSplitter()
         self._section: str | None = None  # "status" or "result": where the open key belongs
         self._key: str | None = None
         self._value: list[str] = []
@@ -481,7 +341,7 @@ class InstrumentationResultParser:
         completed = sum(1 for t in tests if t.status is not TestStatus.INCOMPLETE)
         if self._expected is not None and completed != self._expected:
             problems.append(f"test run incomplete: expected {self._expected} tests, received {completed}")
-        if stream and "FAILURES!!!" in stream and not any(t.status not in _OK_STATUSES for t in tests):
+        if stream and "FAILURES!!!" in stream and not any(t.status not in OK_STATUSES for t in tests):
             # JUnit counted a failure no per-test bundle carried (an exception in @BeforeClass).
             junit = _JUNIT_FAILURES_RE.search(stream)
             problems.append(
@@ -510,119 +370,3 @@ def parse_output(text: str) -> InstrumentationRun:
     parser = InstrumentationResultParser()
     parser.feed(text)
     return parser.finish()
-
-
-# -- command line --------------------------------------------------------------------------------
-
-_JAVA_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_PACKAGE_RE = re.compile(rf"{_JAVA_IDENT}(?:\.{_JAVA_IDENT})*")
-# Fully qualified or manifest-relative (".Runner"); '$' for nested classes (quoted below).
-_CLASS_IDENT = r"[A-Za-z_$][A-Za-z0-9_$]*"
-_RUNNER_RE = re.compile(rf"\.?{_CLASS_IDENT}(?:\.{_CLASS_IDENT})*")
-_ARG_KEY_RE = re.compile(r"[A-Za-z0-9_.]+")
-
-
-def build_instrument_command(
-    test_package: str,
-    runner: str,
-    args: Mapping[str, str] | None = None,
-    *,
-    wait: bool = True,
-    raw: bool = True,
-) -> str:
-    """The device shell command line for `am instrument`. `adb shell` hands its command to the
-    device's shell as one string, so every word is shlex-quoted here: values with spaces, quotes,
-    `$`, `;` or newlines reach InstrumentationRegistry.getArguments() unchanged. (Mobly passes
-    -e values unquoted, so a value with a space splits into two arguments there.)"""
-    if not isinstance(test_package, str) or not _PACKAGE_RE.fullmatch(test_package):
-        raise InputError(f"invalid test package {test_package!r}: expected a Java package name")
-    if not isinstance(runner, str) or not _RUNNER_RE.fullmatch(runner):
-        raise InputError(f"invalid instrumentation runner {runner!r}: expected a Java class name")
-    argv = ["am", "instrument"]
-    if wait:
-        argv.append("-w")
-    if raw:
-        argv.append("-r")
-    for key, value in (args or {}).items():
-        if not isinstance(key, str) or not _ARG_KEY_RE.fullmatch(key):
-            raise InputError(f"invalid instrumentation argument name {key!r}: use letters, digits, _ and .")
-        if not isinstance(value, str):
-            raise InputError(f"instrumentation argument {key!r} must be a string, got {type(value).__name__}")
-        if "\0" in value:
-            raise InputError(f"instrumentation argument {key!r} contains a NUL byte")
-        argv += ["-e", key, value]
-    argv.append(f"{test_package}/{runner}")
-    return " ".join(shlex.quote(word) for word in argv)
-
-
-# -- reading the stream --------------------------------------------------------------------------
-
-Reader = Callable[[float], bytes | None]
-
-
-def collect_output(
-    read: Reader,
-    parser: InstrumentationResultParser,
-    *,
-    overall_timeout: float,
-    idle_timeout: float,
-    on_line: Callable[[str], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> InstrumentationRun:
-    """Pump `read(timeout_seconds)` into `parser` until EOF (b"" or None), an overall deadline or
-    `idle_timeout` seconds without a byte. A timeout or a dropped connection does not raise: the
-    run comes back failed, with the running test INCOMPLETE, so the caller can still report every
-    test that did finish. Stopping the remote process after a timeout is the caller's job."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    lines = _LineSplitter() if on_line is not None else None
-    start = clock()
-    last_data = start
-    interrupted: str | None = None
-
-    def consume(text: str) -> None:
-        if not text:
-            return
-        parser.feed(text)
-        if lines is not None and on_line is not None:
-            for line in lines.push(text):
-                on_line(line)
-
-    while True:
-        now = clock()
-        overall_left = start + overall_timeout - now
-        idle_left = last_data + idle_timeout - now
-        if overall_left <= 0:
-            interrupted = f"timed out after {overall_timeout:g} s"
-            break
-        if idle_left <= 0:
-            interrupted = f"no output for {idle_timeout:g} s"
-            break
-        try:
-            chunk = read(min(overall_left, idle_left))
-        except TimeoutError:  # socket.timeout is an alias of TimeoutError since Python 3.10
-            continue  # the deadlines above decide whether to wait again
-        except OSError as exc:
-            interrupted = f"connection lost: {exc}"
-            break
-        if not chunk:
-            break
-        last_data = clock()
-        consume(decoder.decode(chunk))
-
-    consume(decoder.decode(b"", final=True))
-    if lines is not None and on_line is not None:
-        tail = lines.flush()
-        if tail is not None:
-            on_line(tail)
-    return parser.finish(interrupted)
-
-
-def socket_reader(sock: socket.socket) -> Reader:
-    """A `read` for collect_output over a connected socket (e.g. an adb shell stream)."""
-
-    def read(timeout_seconds: float) -> bytes | None:
-        # settimeout(0) would make the socket non-blocking (BlockingIOError, not a timeout).
-        sock.settimeout(max(timeout_seconds, 0.001))
-        return sock.recv(65536)
-
-    return read
