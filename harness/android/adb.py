@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from harness.errors import DeviceError, DeviceTimeoutError, InputError, Transpor
 
 DEFAULT_TIMEOUT = settings.ADB_SOCKET_TIMEOUT
 SHA256_MIN_TIMEOUT = 120.0  # sha256sum of a model file takes a while on a slow device
+RECONNECT_TIMEOUT = 10.0  # asking the server to reconnect a TCP device
+RECONNECT_WAIT = 15.0  # waiting for a device to be online again after a dropped connection
 # Device paths the harness writes: plain characters only, absolute, no traversal.
 SAFE_DEVICE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]{1,1000}$")
 
@@ -259,6 +262,19 @@ class Device:
     def read_bytes(self, remote: str, limit: int = 64 * 1024 * 1024) -> bytes:
         """Small files (JSON, .npy): pulled and checked in memory."""
         return transfer.read_bytes(self, validate_device_path(remote), limit)
+
+    def reconnect(self) -> None:
+        """After a dropped connection: ask the server to reconnect a TCP device, then wait (up to
+        RECONNECT_WAIT seconds) for it to be online again. Best effort: the next request tells."""
+        if ":" in self.serial:
+            with contextlib.suppress(AdbError, OSError):
+                self._client.connect(self.serial, timeout=RECONNECT_TIMEOUT)
+        deadline = time.monotonic() + RECONNECT_WAIT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(DeviceError):
+                if self.state() == "device":
+                    return
+            time.sleep(0.3)
 
     def open_sync(self) -> adbutils.AdbConnection:
         """A connection to the device's sync service (framed by harness.android.sync)."""

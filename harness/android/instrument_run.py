@@ -9,15 +9,21 @@ import shlex
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from harness.android.instrument_results import InstrumentationRun
 from harness.errors import InputError
 
-if TYPE_CHECKING:
-    from harness.android.instrument_results import InstrumentationRun
-    from harness.android.instrumentation import InstrumentationResultParser
+__all__ = ["LineSplitter", "Reader", "StreamParser", "build_instrument_command", "collect_output", "socket_reader"]
 
-__all__ = ["LineSplitter", "Reader", "build_instrument_command", "collect_output", "socket_reader"]
+
+class StreamParser(Protocol):
+    """What collect_output feeds: harness.android.instrumentation.InstrumentationResultParser. A
+    Protocol, so this module sits below the parser's and never imports it."""
+
+    def feed(self, text: str) -> None: ...
+
+    def finish(self, interrupted: str | None = None) -> InstrumentationRun: ...
 
 
 class LineSplitter:
@@ -97,7 +103,7 @@ Reader = Callable[[float], bytes | None]
 
 def collect_output(
     read: Reader,
-    parser: InstrumentationResultParser,
+    parser: StreamParser,
     *,
     overall_timeout: float,
     idle_timeout: float,

@@ -14,19 +14,28 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
+
+import adbutils
 
 from harness.errors import DeviceRefusedError, DeviceTimeoutError, TransportError
-
-if TYPE_CHECKING:
-    from harness.android.adb import Device
 
 SYNC_CHUNK = 64 * 1024  # the sync protocol's maximum DATA size
 TransferProgress = Callable[[int, int], None]
 
 
+class SyncDevice(Protocol):
+    """What a sync session needs from a device: harness.android.adb.Device has it. A Protocol, so
+    this module sits below adb.py and never imports it."""
+
+    serial: str
+    timeout: float
+
+    def open_sync(self) -> adbutils.AdbConnection: ...
+
+
 @contextlib.contextmanager
-def session(device: Device, path: str, request: bytes) -> Iterator[socket.socket]:
+def session(device: SyncDevice, path: str, request: bytes) -> Iterator[socket.socket]:
     """One sync request (SEND or RECV of `path`) on a fresh sync connection, closed with QUIT."""
     connection = device.open_sync()
     sock = connection.conn
@@ -45,7 +54,7 @@ def session(device: Device, path: str, request: bytes) -> Iterator[socket.socket
         connection.close()
 
 
-def send(device: Device, source: BinaryIO, total: int, remote: str, progress: TransferProgress | None) -> None:
+def send(device: SyncDevice, source: BinaryIO, total: int, remote: str, progress: TransferProgress | None) -> None:
     sent = 0
     block = bytearray(SYNC_CHUNK * 16)
     view = memoryview(block)
@@ -64,7 +73,7 @@ def send(device: Device, source: BinaryIO, total: int, remote: str, progress: Tr
         _expect_okay(sock, device.serial, remote)
 
 
-def recv_file(device: Device, remote: str, local: Path, progress: TransferProgress | None) -> int:
+def recv_file(device: SyncDevice, remote: str, local: Path, progress: TransferProgress | None) -> int:
     received = 0
     with session(device, remote, b"RECV") as sock, open(local, "wb") as handle:
         for chunk in _recv_chunks(sock, device.serial, remote):
@@ -75,7 +84,7 @@ def recv_file(device: Device, remote: str, local: Path, progress: TransferProgre
     return received
 
 
-def recv_bytes(device: Device, remote: str) -> bytes:
+def recv_bytes(device: SyncDevice, remote: str) -> bytes:
     with session(device, remote, b"RECV") as conn:
         return b"".join(_recv_chunks(conn, device.serial, remote))
 

@@ -11,32 +11,38 @@ import hashlib
 import io
 import os
 import posixpath
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
-
-from adbutils.errors import AdbError
+from typing import Protocol, TypeVar
 
 from harness.android import sync
 from harness.android.sync import TransferProgress
 from harness.errors import CorruptTransferError, DeviceError, DeviceRefusedError, DeviceTimeoutError, TransportError
 from harness.fileio import atomic_output, sha256_file
 
-if TYPE_CHECKING:
-    from harness.android.adb import Device
+
+class TransferDevice(sync.SyncDevice, Protocol):
+    """What a verified transfer needs from a device: harness.android.adb.Device has it. A
+    Protocol, so this module sits below adb.py and never imports it."""
+
+    retries: int
+
+    def shell(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False) -> object: ...
+
+    def sha256(self, path: str) -> str | None: ...
+
+    def file_size(self, path: str) -> int | None: ...
+
+    def reconnect(self) -> None: ...
+
 
 T = TypeVar("T")
-# Seconds: removing a temporary file after a failure; asking the server to reconnect a TCP
-# device; waiting for the device to come back before the next attempt.
-CLEANUP_TIMEOUT = 10.0
-RECONNECT_TIMEOUT = 10.0
-RECONNECT_WAIT = 15.0
+CLEANUP_TIMEOUT = 10.0  # seconds for removing a temporary file after a failure
 
 
 def push_verified(
-    device: Device,
+    device: TransferDevice,
     local: Path,
     remote: str,
     *,
@@ -60,7 +66,7 @@ def push_verified(
     return True
 
 
-def write_bytes(device: Device, remote: str, data: bytes) -> None:
+def write_bytes(device: TransferDevice, remote: str, data: bytes) -> None:
     """Small files: written to a temporary name, checked, renamed."""
     digest = hashlib.sha256(data).hexdigest()
     _put_verified(
@@ -68,7 +74,7 @@ def write_bytes(device: Device, remote: str, data: bytes) -> None:
     )
 
 
-def _put_verified(device: Device, remote: str, send: Callable[[str], None], digest: Callable[[], str]) -> None:
+def _put_verified(device: TransferDevice, remote: str, send: Callable[[str], None], digest: Callable[[], str]) -> None:
     """Send to a temporary name, check its sha256 on the device, then rename into place."""
     temp = f"{remote}.partial-{os.getpid()}"
     device.shell(["mkdir", "-p", posixpath.dirname(remote)], check=True)
@@ -83,7 +89,9 @@ def _put_verified(device: Device, remote: str, send: Callable[[str], None], dige
     _with_retries(device, attempt, temp=temp)
 
 
-def pull_verified(device: Device, remote: str, local: Path, *, progress: TransferProgress | None = None) -> Path:
+def pull_verified(
+    device: TransferDevice, remote: str, local: Path, *, progress: TransferProgress | None = None
+) -> Path:
     """Pull with the device's size and sha256 checked; `local` only ever holds a verified file."""
     expected_size = device.file_size(remote)
     if expected_size is None:
@@ -107,7 +115,7 @@ def pull_verified(device: Device, remote: str, local: Path, *, progress: Transfe
     return _with_retries(device, attempt)
 
 
-def read_bytes(device: Device, remote: str, limit: int = 64 * 1024 * 1024) -> bytes:
+def read_bytes(device: TransferDevice, remote: str, limit: int = 64 * 1024 * 1024) -> bytes:
     """Small files (JSON, .npy): pulled and checked in memory."""
     size = device.file_size(remote)
     if size is None:
@@ -125,7 +133,7 @@ def read_bytes(device: Device, remote: str, limit: int = 64 * 1024 * 1024) -> by
     return _with_retries(device, attempt)
 
 
-def _with_retries(device: Device, attempt: Callable[[], T], *, temp: str | None = None) -> T:
+def _with_retries(device: TransferDevice, attempt: Callable[[], T], *, temp: str | None = None) -> T:
     """Run one transfer; after a transport fault or a timeout, reconnect and try again (bounded).
     Anything else (a refusal such as a full disk, a command that failed) fails at once. A
     temporary device file never outlives a failure."""
@@ -135,7 +143,7 @@ def _with_retries(device: Device, attempt: Callable[[], T], *, temp: str | None 
         except DeviceError as err:
             retryable = _retryable(err)
             if retryable:
-                _reconnect(device)
+                device.reconnect()
             if temp:
                 _remove_quietly(device, temp)
             if not retryable or number == device.retries:
@@ -143,24 +151,11 @@ def _with_retries(device: Device, attempt: Callable[[], T], *, temp: str | None 
     raise AssertionError("unreachable")
 
 
-def _remove_quietly(device: Device, path: str) -> None:
+def _remove_quietly(device: TransferDevice, path: str) -> None:
     """Best effort: a temporary file must not outlive a failed transfer, but the device may
     be gone; the next push uses the same name and overwrites it."""
     with contextlib.suppress(DeviceError):
         device.shell(["rm", "-f", path], timeout=CLEANUP_TIMEOUT)
-
-
-def _reconnect(device: Device) -> None:
-    """After a dropped transfer: ask the server to reconnect a TCP device, then wait for it."""
-    if ":" in device.serial:
-        with contextlib.suppress(AdbError, OSError):
-            device.server.client(device.timeout).connect(device.serial, timeout=RECONNECT_TIMEOUT)
-    deadline = time.monotonic() + RECONNECT_WAIT
-    while time.monotonic() < deadline:
-        with contextlib.suppress(DeviceError):
-            if device.state() == "device":
-                return
-        time.sleep(0.3)
 
 
 def _retryable(err: DeviceError) -> bool:

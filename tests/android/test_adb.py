@@ -189,3 +189,16 @@ def test_a_lab_across_two_adb_servers(virtual_devices, adb_server, deploy_option
             assert {d.server for d in run.devices} == {f"127.0.0.1:{adb_server.port}", f"127.0.0.1:{other.port}"}
     finally:
         other.stop()
+
+
+def test_reconnect_waits_until_the_device_is_online_again(monkeypatch):
+    states = iter([AdbError("device offline"), "offline", "device", "never asked"])
+
+    class Returning(StubAdbDevice):
+        def get_state(self) -> object:
+            self.outcome = next(states)
+            return self._answer()
+
+    device = offline_device(monkeypatch, Returning(None))
+    device.reconnect()
+    assert next(states) == "never asked"

@@ -32,7 +32,7 @@ class FakeDevice:
         self.retries = retries
         self.timeout = 5.0
         self.commands: list[list[str]] = []
-        self.state_calls = 0
+        self.reconnects = 0
         self._sha256 = list(sha256 or [])
         self._size = size
 
@@ -46,9 +46,8 @@ class FakeDevice:
     def file_size(self, path: str) -> int | None:
         return self._size
 
-    def state(self) -> str:
-        self.state_calls += 1
-        return "device"
+    def reconnect(self) -> None:
+        self.reconnects += 1
 
 
 def attempts(*outcomes: BaseException | str) -> tuple[Callable[[], str], list[int]]:
@@ -103,7 +102,7 @@ def test_a_transport_fault_is_retried_after_a_reconnect_and_the_temp_file_remove
     attempt, calls = attempts(TransportError(SERIAL, "connection lost"), "ok")
     assert transfer._with_retries(device, attempt, temp="/sdcard/f.partial-1") == "ok"  # type: ignore[arg-type]
     assert len(calls) == 2
-    assert device.state_calls == 1  # waited for the device to be back before the second try
+    assert device.reconnects == 1  # waited for the device to be back before the second try
     assert device.commands == [["rm", "-f", "/sdcard/f.partial-1"]]
 
 
@@ -114,7 +113,7 @@ def test_a_refusal_fails_at_once_without_reconnecting_and_removes_the_temp_file(
     with pytest.raises(DeviceRefusedError) as err:
         transfer._with_retries(device, attempt, temp="/sdcard/f.partial-1")  # type: ignore[arg-type]
     assert err.value is refusal
-    assert len(calls) == 1 and device.state_calls == 0
+    assert len(calls) == 1 and device.reconnects == 0
     assert device.commands == [["rm", "-f", "/sdcard/f.partial-1"]]
 
 
@@ -133,7 +132,7 @@ def test_an_error_that_is_not_a_device_error_is_not_retried():
     attempt, calls = attempts(ValueError("a bug"), "never reached")
     with pytest.raises(ValueError):
         transfer._with_retries(device, attempt)  # type: ignore[arg-type]
-    assert len(calls) == 1 and device.state_calls == 0
+    assert len(calls) == 1 and device.reconnects == 0
 
 
 # --- verified writes and reads over a fake sync layer -----------------------------------------
@@ -171,7 +170,7 @@ def test_read_bytes_retries_a_short_read_and_returns_the_checked_bytes(monkeypat
     reads = iter([data[:50], data])
     monkeypatch.setattr(sync, "recv_bytes", lambda _device, _remote: next(reads))
     assert transfer.read_bytes(device, REMOTE) == data  # type: ignore[arg-type]
-    assert device.state_calls == 1
+    assert device.reconnects == 1
 
 
 def test_read_bytes_of_a_missing_file_is_refused_before_any_transfer(monkeypatch):
