@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import resource
 import time
@@ -16,85 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from ava_reference.model_runner import EmulatedModelRunner, ModelRunner, open_model_runner
+from ava_reference.request import CONTRACT, Chapter, RequestError, parse_chapter
 from ava_reference.wordpiece import WordPieceTokenizer
 
-CONTRACT = "ava-harness-device/2"
 # The app's own test class (this module plays it): the host names it in `-e class`.
 TEST_CLASS = "com.augmentalis.ava.harness.EmbeddingSignoffTest"
 CHECKS = ("modelLoads", "embeddingsValid", "ragRanking", "modelParity", "endToEnd", "latency")
-# A virtual device's prop naming the CPU emulator (qemu-user runtime.json) that runs its code.
-CPU_EMULATOR_PROP = "ro.vd.cpu_emulator"
 
 
 class CheckFailed(AssertionError):
     pass
-
-
-class RequestError(ValueError):
-    """A field of request.json is missing or malformed."""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """request.json's "chapter": the thresholds of chapter 28A.6's tests 2 and 4 (contract v2)."""
-
-    norm_range: tuple[float, float]  # test 2: every L2 norm strictly inside
-    documents: dict[str, str]  # test 4: id -> text, in the request's order (ties keep it)
-    query: str
-    expected_first: str  # this document must rank first ...
-    never_first: str  # ... and this one must not
-
-    def embeddings_valid(self, array: np.ndarray) -> bool:
-        """Chapter test 2: every value finite and every row's L2 norm in the open range."""
-        norms = np.linalg.norm(array, axis=1)
-        low, high = self.norm_range
-        return bool(np.all(np.isfinite(array))) and bool(np.all((norms > low) & (norms < high)))
-
-    def ranking_passes(self, ranking: list[str]) -> bool:
-        return bool(ranking) and ranking[0] == self.expected_first and ranking[0] != self.never_first
-
-
-def parse_chapter(request: dict[str, Any], source: str = "request.json") -> Chapter:
-    """Validates request.json's "chapter"; RequestError names the field that is wrong."""
-    where = f"{source}.chapter"
-
-    def child(obj: dict[str, Any], key: str, at: str) -> Any:
-        if obj.get(key) is None:
-            raise RequestError(f'{at}: missing "{key}"')
-        return obj[key]
-
-    def text(obj: dict[str, Any], key: str, at: str) -> str:
-        value = child(obj, key, at)
-        if not isinstance(value, str):
-            raise RequestError(f'{at}: "{key}" must be a string')
-        return value
-
-    chapter = child(request, "chapter", source)
-    if not isinstance(chapter, dict):
-        raise RequestError(f'{source}: "chapter" must be an object')
-    bounds = child(chapter, "normRange", where)
-    if (
-        not isinstance(bounds, list)
-        or len(bounds) != 2
-        or not all(isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in bounds)
-        or not 0 <= bounds[0] < bounds[1]
-    ):
-        raise RequestError(f'{where}: "normRange" must be [low, high], finite numbers with 0 <= low < high')
-    rag = child(chapter, "rag", where)
-    if not isinstance(rag, dict):
-        raise RequestError(f'{where}: "rag" must be an object')
-    at = f"{where}.rag"
-    documents = child(rag, "documents", at)
-    if not isinstance(documents, dict) or not documents or not all(isinstance(v, str) for v in documents.values()):
-        raise RequestError(f'{at}: "documents" must be a non-empty object of strings')
-    query = text(rag, "query", at)
-    expected, never = text(rag, "expectedFirst", at), text(rag, "neverFirst", at)
-    for key, value in (("expectedFirst", expected), ("neverFirst", never)):
-        if value not in documents:
-            raise RequestError(f'{at}: "{key}" "{value}" is not a document id')
-    if expected == never:
-        raise RequestError(f'{at}: "expectedFirst" and "neverFirst" are the same document "{expected}"')
-    return Chapter((float(bounds[0]), float(bounds[1])), dict(documents), query, expected, never)
 
 
 @dataclass
@@ -148,140 +79,6 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(array, dtype="<f4"), allow_pickle=False)
     return buffer.getvalue()
-
-
-def _pool(output: np.ndarray, mask: np.ndarray, pooling: str, normalize: bool) -> np.ndarray:
-    output = output.astype(np.float32)
-    if output.ndim == 3:
-        if pooling == "cls":
-            output = output[:, 0]
-        else:
-            m = mask[..., None].astype(np.float32)
-            output = (output * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
-    if normalize:
-        output = output / np.clip(np.linalg.norm(output, axis=1, keepdims=True), 1e-12, None)
-    return output
-
-
-class ModelRunner:
-    """ONNX Runtime in this process: the device's CPU is the host's."""
-
-    def __init__(self, spec: dict[str, Any], files: Path, threads: int, provider: str) -> None:
-        import onnxruntime as ort
-
-        self.ort_version = ort.__version__
-        self.spec = spec
-        self.path = files / spec["file"]
-        if not self.path.is_file():
-            raise FileNotFoundError(f"Model not found: {spec['modelId']}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        started = time.perf_counter()
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        self.load_ms = (time.perf_counter() - started) * 1000
-        self.provider = "CPU" if provider == "CPU" else f"CPU (fallback from {provider})"
-
-    def embed(self, token_ids: list[list[int]]) -> np.ndarray:
-        out = []
-        for ids in token_ids:  # one text at a time, as the app's embed(text) does
-            row = np.array([ids], dtype=np.int64)
-            mask = np.ones_like(row)
-            feeds = {"input_ids": row, "attention_mask": mask, "token_type_ids": np.zeros_like(row)}
-            result = self.session.run([self.spec["output"]], {k: feeds[k] for k in self.spec["inputs"]})[0]
-            out.append(_pool(result, mask, self.spec["pooling"], self.spec["normalize"])[0])
-        return np.stack(out).astype(np.float32)
-
-    def close(self) -> None:
-        pass
-
-
-class EmulatedModelRunner:
-    """ONNX Runtime for another CPU architecture, run by the virtual device's CPU emulator
-    (qemu-user with an aarch64 Python and onnxruntime): what an arm64 phone's kernels compute."""
-
-    def __init__(self, spec: dict[str, Any], files: Path, threads: int, provider: str, emulator: Path) -> None:
-        import subprocess
-
-        self.spec = spec
-        self.path = files / spec["file"]
-        if not self.path.is_file():
-            raise FileNotFoundError(f"Model not found: {spec['modelId']}")
-        runtime = json.loads(emulator.read_text())
-        base = emulator.parent
-        command = [
-            str(base / runtime["qemu"]),
-            "-cpu",
-            runtime.get("default_cpu", "cortex-a76"),
-            "-L",
-            str(base / runtime["root"]),
-            str(base / runtime["python"]),
-            "-I",
-            str(Path(__file__).with_name("ort_worker.py")),
-        ]
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
-        )
-        reply = self._ask(
-            {
-                "op": "load",
-                "model": str(self.path),
-                "threads": threads,
-                "inputs": spec["inputs"],
-                "output": spec["output"],
-                "pooling": spec["pooling"],
-                "normalize": spec["normalize"],
-            }
-        )
-        self.load_ms = float(reply["loadMs"])
-        self.ort_version = str(reply["ortVersion"])
-        self.provider = "CPU" if provider == "CPU" else f"CPU (fallback from {provider})"
-
-    def _ask(self, message: dict[str, Any]) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the emulated ONNX Runtime exited (code {self.process.poll()})")
-        reply = json.loads(line)
-        if not reply.get("ok"):
-            raise RuntimeError(reply.get("error", "emulated ONNX Runtime failed"))
-        return reply
-
-    def embed(self, token_ids: list[list[int]]) -> np.ndarray:
-        return np.array([self._ask({"op": "embed", "ids": list(ids)})["vector"] for ids in token_ids], dtype=np.float32)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(10)
-            except Exception:
-                self.process.kill()
-
-
-def open_model_runner(
-    spec: dict[str, Any], files: Path, threads: int, provider: str, props: dict[str, str]
-) -> ModelRunner | EmulatedModelRunner:
-    """The device's CPU runs the model, as on a phone. The device says what that CPU is through
-    its props (getprop, like `Build.SUPPORTED_ABIS` on a phone): `ro.product.cpu.abi` is reported
-    in result.json, and a virtual device whose CPU is emulated (an arm64-v8a phone on an x86-64
-    host) names its emulator in `ro.vd.cpu_emulator`. Without that prop this process's CPU is the
-    device's: the harness that built the virtual device gave it this host's ABI."""
-    emulator = props.get(CPU_EMULATOR_PROP, "")
-    if not emulator:
-        return ModelRunner(spec, files, threads, provider)
-    if not Path(emulator).is_file():
-        abi = props.get("ro.product.cpu.abi", "?")
-        raise RuntimeError(f"the device's {abi} CPU emulator {emulator} is missing (make arm64-runtime)")
-    return EmulatedModelRunner(spec, files, threads, provider, Path(emulator))
 
 
 def _sha256(path: Path) -> str:

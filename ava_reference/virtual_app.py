@@ -10,26 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ava_reference.runner import CPU_EMULATOR_PROP
+from ava_reference.model_runner import CPU_EMULATOR_PROP
 from virtual_device.config import DeviceConfig, InstrumentationSpec
 
 ENTRY = "ava_reference.runner:run"
 
-# Transitional defaults, equal to harness.android.contract's DEFAULT_APP_PACKAGE,
-# DEFAULT_TEST_PACKAGE and DEFAULT_RUNNER (tests/android/test_contract.py checks it): only for
-# callers that still build a virtual device here directly instead of through
-# harness.android.virtual.ava_device_config. Remove once none is left.
-_APP_PACKAGE = "com.augmentalis.ava"
-_TEST_PACKAGE = "com.augmentalis.ava.test"
-_RUNNER = "androidx.test.runner.AndroidJUnitRunner"
-
 
 def ava_device_config(
     *,
-    app_package: str = _APP_PACKAGE,
-    test_package: str = _TEST_PACKAGE,
-    runner: str = _RUNNER,
-    abi: str = "x86_64",
+    app_package: str,
+    test_package: str,
+    runner: str,
+    abi: str,
     **overrides: Any,
 ) -> DeviceConfig:
     """A virtual phone with the AVA app and its sign-off tests installed. Its CPU is the host's:
@@ -46,9 +38,9 @@ def ava_device_config(
 def ava_arm64_device_config(
     runtime_json: Path,
     *,
-    app_package: str = _APP_PACKAGE,
-    test_package: str = _TEST_PACKAGE,
-    runner: str = _RUNNER,
+    app_package: str,
+    test_package: str,
+    runner: str,
     **overrides: Any,
 ) -> DeviceConfig:
     """A virtual arm64-v8a phone on a host of another architecture: its instrumentation runs the

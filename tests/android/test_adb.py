@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 from adbutils.errors import AdbError, AdbTimeout
 
-from ava_reference.virtual_app import ava_device_config
 from harness.android import transfer
 from harness.android.adb import AdbServer, Device, ShellResult, connect, validate_device_path
+from harness.android.virtual import ava_device_config
 from harness.errors import DeviceError, DeviceRefusedError, DeviceTimeoutError, InputError, TransportError
 from harness.signoff.pipeline import deploy_test
 from virtual_device import adbtools

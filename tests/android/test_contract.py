@@ -104,7 +104,7 @@ def test_kotlin_reads_the_harness_request(
 def test_request_carries_the_chapter_thresholds() -> None:
     """The device reads chapter 28A's thresholds from the request: their one home is
     harness.evaluation.chapter, and the reference's parser gets them back unchanged."""
-    from ava_reference.runner import parse_chapter
+    from ava_reference.request import parse_chapter
 
     request = host_request()
     assert request["contract"] == "ava-harness-device/2" and "rag" not in request
@@ -226,7 +226,7 @@ def test_a_bad_chapter_is_reported_not_fatal_and_both_sides_say_the_same(
 ) -> None:
     """A missing or malformed "chapter" does not reject the request (the models are known, so
     their checks can fail one by one): Kotlin keeps the reason, the same text as the reference's."""
-    from ava_reference.runner import RequestError, parse_chapter
+    from ava_reference.request import RequestError, parse_chapter
 
     request = host_request()
     mutate(request)
@@ -462,7 +462,8 @@ def test_npy_bytes_identical_for_many_shapes(kotlin_classpath: str, tmp_path: Pa
 
 @pytest.mark.jvm
 def test_pooling_percentile_ranking_validity_match_the_reference(kotlin_classpath: str, tmp_path: Path) -> None:
-    from ava_reference.runner import Chapter, _pool
+    from ava_reference.model_runner import _pool
+    from ava_reference.request import Chapter
 
     rng = np.random.default_rng(5)
     pool_cases = []
@@ -546,14 +547,9 @@ def test_harness_builds_the_virtual_app_from_the_contract() -> None:
     assert config.instrumentations[component].target == dc.DEFAULT_APP_PACKAGE
     assert config.abi == HOST_ABI and config.battery_level == 50
     assert virtual_app.CPU_EMULATOR_PROP not in config.extra_props  # its CPU is this host's
-    # The reference's transitional defaults (for callers that build the device there directly)
-    # must stay the contract's values until they are removed.
-    assert (virtual_app._APP_PACKAGE, virtual_app._TEST_PACKAGE, virtual_app._RUNNER) == (
-        dc.DEFAULT_APP_PACKAGE,
-        dc.DEFAULT_TEST_PACKAGE,
-        dc.DEFAULT_RUNNER,
+    other = virtual_app.ava_device_config(
+        app_package="com.example.app", test_package="com.example.t", runner="R", abi=HOST_ABI
     )
-    other = virtual_app.ava_device_config(app_package="com.example.app", test_package="com.example.t", runner="R")
     assert other.packages == ["com.example.app"] and list(other.instrumentations) == ["com.example.t/R"]
 
 
@@ -575,13 +571,13 @@ def test_arm64_virtual_app_needs_the_runtime_the_harness_locates(tmp_path: Path,
     assert config.extra_props[virtual_app.CPU_EMULATOR_PROP] == str(tmp_path / "runtime.json")
     assert list(config.instrumentations) == [f"{dc.DEFAULT_TEST_PACKAGE}/{dc.DEFAULT_RUNNER}"]
     with pytest.raises(FileNotFoundError):
-        virtual_app.ava_arm64_device_config(tmp_path / "missing.json")
+        virtual_app.ava_arm64_device_config(tmp_path / "missing.json", app_package="a", test_package="t", runner="R")
 
 
 def test_reference_runs_on_the_cpu_the_device_props_name(tmp_path: Path) -> None:
     """No host-ABI guess on the device side: without an emulator prop the device's CPU is this
     process's; with one, the model goes through the emulator it names."""
-    from ava_reference.runner import CPU_EMULATOR_PROP, ModelRunner, open_model_runner
+    from ava_reference.model_runner import CPU_EMULATOR_PROP, ModelRunner, open_model_runner
 
     request = _tiny_request()
     spec = request["models"][0]
