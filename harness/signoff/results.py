@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from harness.gates import Gate
+
+
+class ExitCode(IntEnum):
+    """What `deploy-test`, `lab` and `eval` exit with. When both 1 and 3 apply, 3: a verdict that
+    could not be reached outranks one that was."""
+
+    PASSED = 0  # every gate passed on every device
+    GATE_FAILED = 1  # a quality gate failed
+    USAGE = 2  # a usage or input error (nothing was run)
+    INCOMPLETE = 3  # a device or infrastructure error (or an interrupt) kept some verdict from being reached
 
 
 @dataclass
@@ -27,10 +38,17 @@ class ModelOnDevice:
     chapter_tests: dict[str, bool] = field(default_factory=dict)
     reference: str = "x86_64 host ONNX Runtime"
     gates: list[Gate] = field(default_factory=list)
+    # Set when this model could not be judged (the device's output broke the contract, a pull
+    # failed): the one-line reason. Its gates are then not a verdict.
+    error: str | None = None
 
     @property
     def passed(self) -> bool:
-        return bool(self.gates) and all(g.passed for g in self.gates)
+        return self.error is None and bool(self.gates) and all(g.passed for g in self.gates)
+
+    @property
+    def judged(self) -> bool:
+        return self.error is None and bool(self.gates)
 
 
 @dataclass
@@ -39,7 +57,7 @@ class DeviceRun:
     server: str = ""
     props: dict[str, str] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
-    status: str = "pending"  # passed | failed | error
+    status: str = "pending"  # passed | failed (a gate) | error (no verdict) | interrupted
     error: str | None = None
     stage: str = ""
     models: list[ModelOnDevice] = field(default_factory=list)
@@ -53,6 +71,11 @@ class DeviceRun:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def reached_verdict(self) -> bool:
+        """True when every model on this device was judged: a pass or a gate failure."""
+        return self.status in ("passed", "failed") and all(m.judged for m in self.models)
 
 
 @dataclass
@@ -76,18 +99,30 @@ class SignoffRun:
     models: list[HostModel] = field(default_factory=list)
     devices: list[DeviceRun] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Set when the run was stopped (SIGINT/SIGTERM) before every device finished: what stopped it.
+    interrupted: str | None = None
 
     @property
     def passed(self) -> bool:
         return (
-            bool(self.devices)
+            self.interrupted is None
+            and bool(self.devices)
             and all(d.passed for d in self.devices)
             and all(g.passed for m in self.models for g in m.gates)
         )
 
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.passed:
+            return ExitCode.PASSED
+        if self.interrupted or not self.devices or not all(d.reached_verdict for d in self.devices):
+            return ExitCode.INCOMPLETE
+        return ExitCode.GATE_FAILED
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["passed"] = self.passed
+        data["exit_code"] = int(self.exit_code)
         for device, raw in zip(self.devices, data["devices"], strict=True):
             raw["passed"] = device.passed
             for model, raw_model in zip(device.models, raw["models"], strict=True):
