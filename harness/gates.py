@@ -9,6 +9,7 @@ of the package and imports nothing from the pipeline.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
@@ -37,6 +38,13 @@ class QualityGates:
     min_top1_retention: float = 0.0
     min_ndcg10_retention: float = 0.0
 
+    def __post_init__(self) -> None:
+        for name in (f.name for f in fields(self)):
+            # Retentions can exceed 1 (the variant ranks better than FP32); a threshold above 1.5
+            # would fail every model and one below 0 gates nothing: both are typos.
+            upper = 1.0 if name.endswith("cosine") else 1.5
+            _check_range(f"gate {name}", getattr(self, name), 0.0, upper)
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> QualityGates:
         return cls().merged(data, where)
@@ -47,7 +55,15 @@ class QualityGates:
         unknown = set(overrides) - known
         if unknown:
             raise InputError(f"{where}: unknown gate(s) {', '.join(sorted(unknown))}")
-        return replace(self, **{k: float(v) for k, v in overrides.items()})
+        values = {}
+        for key, value in overrides.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{where}: gate {key} = {value!r} is not a number")
+            values[key] = float(value)
+        try:
+            return replace(self, **values)
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
 
 
 CrossArchInt8 = Literal["report", "strict"]
@@ -66,3 +82,23 @@ class ParityGates:
     # ARM64 kernels; against an x86 reference the divergence is reported ("report") unless asked
     # to fail ("strict"). FP32 and FP16 agree across architectures (>= 0.9998) and stay strict.
     cross_arch_int8: CrossArchInt8 = "report"
+    # A latency measured on an emulator (a virtual device, qemu) says nothing about a phone: it is
+    # measured and shown there, and gated only when asked.
+    gate_latency_on_emulators: bool = False
+
+    def __post_init__(self) -> None:
+        _check_range("--min-parity-cosine", self.min_parity_cosine, 0.0, 1.0, low_open=True)
+        _check_range("min_token_agreement", self.min_token_agreement, 0.0, 1.0, low_open=True)
+        _check_range("min_retrieval_top1_retention", self.min_retrieval_top1_retention, 0.0, 1.5)
+        _check_range("--latency-budget-ms", self.max_latency_p50_ms, 0.0, 3_600_000.0, low_open=True)
+        if self.cross_arch_int8 not in ("report", "strict"):
+            raise InputError(f"cross_arch_int8 {self.cross_arch_int8!r}: use report or strict")
+
+
+def _check_range(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> None:
+    """A threshold must be a finite number inside its range: a typo never loosens a gate."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{name} = {value!r}: must be a finite number")
+    if value > high or value < low or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise InputError(f"{name} = {value!r}: must be in {bracket}{low:g}, {high:g}]")

@@ -41,3 +41,30 @@ def test_per_model_override_keeps_the_other_default_gates(tmp_path):
 def test_unknown_gate_name_is_refused_with_where():
     with pytest.raises(InputError, match=r"registry.toml: model #1 gates.INT8: unknown gate\(s\) min_mean_cosinee"):
         QualityGates().merged({"min_mean_cosinee": 0.9}, "registry.toml: model #1 gates.INT8")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"min_parity_cosine": -5}, r"--min-parity-cosine = -5: must be in \(0, 1\]"),
+        ({"min_parity_cosine": float("nan")}, "--min-parity-cosine = nan: must be a finite number"),
+        ({"min_parity_cosine": 1.5}, r"must be in \(0, 1\]"),
+        ({"max_latency_p50_ms": float("inf")}, "--latency-budget-ms = inf: must be a finite number"),
+        ({"max_latency_p50_ms": 0}, r"--latency-budget-ms = 0: must be in \(0,"),
+        ({"cross_arch_int8": "lenient"}, "cross_arch_int8 'lenient': use report or strict"),
+    ],
+)
+def test_device_gates_refuse_values_that_would_disable_or_break_them(overrides, message):
+    from harness.gates import ParityGates
+
+    with pytest.raises(InputError, match=message):
+        ParityGates(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(-0.1, r"must be in \[0, 1\]"), (float("nan"), "finite"), ("0.9", "is not a number"), (True, "is not a number")],
+)
+def test_registry_gate_values_are_checked(value, message):
+    with pytest.raises(InputError, match=message):
+        QualityGates().merged({"min_mean_cosine": value}, "registry.toml")

@@ -60,13 +60,20 @@ def compare_model(
     quality: QualityGates,
     strict: bool = True,
     x86_embeddings: np.ndarray | None = None,
+    expect_end_to_end: bool = False,
+    emulated: bool = False,
 ) -> ModelOnDevice:
     """Fill `result` with the comparisons and gates. `host_embeddings` is the reference named by
     `result.reference`; `strict=False` reports its parity without failing (cross-architecture
     INT8); `x86_embeddings`, when the reference is another architecture's, adds the divergence
-    from the x86 host as a reported figure."""
+    from the x86 host as a reported figure. `expect_end_to_end`: the run asked the device to
+    tokenize too, so missing end-to-end output fails. `emulated`: the device is an emulator, whose
+    latency is shown but gated only with `parity.gate_latency_on_emulators`."""
     gates: list[Gate] = []
-    if device_embeddings is not None:
+    not_finite = _non_finite_count(device_embeddings)
+    if not_finite:
+        gates.append(Gate("parity_min_cosine", False, None, parity.min_parity_cosine, _not_finite_detail(not_finite)))
+    elif device_embeddings is not None:
         cos = cosine_rows(device_embeddings, host_embeddings)
         result.parity_cosines = [float(c) for c in cos]
         result.parity = {
@@ -144,24 +151,16 @@ def compare_model(
         )
     else:
         gates.append(Gate("parity_min_cosine", False, None, parity.min_parity_cosine, "the device wrote no embeddings"))
-
-    if device_token_ids is not None:
-        same = [a == b for a, b in zip(device_token_ids, host_token_ids, strict=False)]
-        agreement = sum(same) / len(host_token_ids) if host_token_ids else 0.0
-        result.end_to_end = {"token_agreement": agreement, "texts": float(len(host_token_ids))}
-        if device_e2e_embeddings is not None:
-            cos = cosine_rows(device_e2e_embeddings, host_embeddings)
-            result.end_to_end.update({"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())})
-        first_diff = next((i for i, s in enumerate(same) if not s), None)
-        gates.append(
-            Gate(
-                "e2e_token_agreement",
-                agreement >= parity.min_token_agreement,
-                agreement,
-                parity.min_token_agreement,
-                "" if first_diff is None else f"first difference at text #{first_diff + 1}",
-            )
-        )
+    gates += _end_to_end_gates(
+        result,
+        device_e2e_embeddings,
+        device_token_ids,
+        host_embeddings,
+        host_token_ids,
+        parity,
+        strict,
+        expect_end_to_end,
+    )
 
     for name, passed in device_raw.get("chapterTests", {}).items():
         result.chapter_tests[name] = bool(passed)
@@ -175,19 +174,86 @@ def compare_model(
         if device_raw.get(raw_key) is not None:
             result.latency_ms[key] = float(device_raw[raw_key])
     if samples:
+        within_budget = result.latency_ms["p50"] <= parity.max_latency_p50_ms
+        gated = not emulated or parity.gate_latency_on_emulators
         gates.append(
             Gate(
                 "latency_p50_ms",
-                result.latency_ms["p50"] <= parity.max_latency_p50_ms,
+                within_budget or not gated,
                 result.latency_ms["p50"],
                 parity.max_latency_p50_ms,
-                "budget per text",
+                "budget per text"
+                if gated
+                else "measured on an emulated device: shown, not gated (--gate-latency-on-emulators gates it)",
             )
         )
     else:
         gates.append(Gate("latency_p50_ms", False, None, parity.max_latency_p50_ms, "no latency samples"))
     result.gates = gates
     return result
+
+
+def _end_to_end_gates(
+    result: ModelOnDevice,
+    device_e2e_embeddings: np.ndarray | None,
+    device_token_ids: list[list[int]] | None,
+    host_embeddings: np.ndarray,
+    host_token_ids: list[list[int]],
+    parity: ParityGates,
+    strict: bool,
+    expected: bool,
+) -> list[Gate]:
+    """The device tokenized the texts itself: same token ids as the host, and the same vectors."""
+    gates: list[Gate] = []
+    if device_token_ids is None:
+        if expected:
+            gates.append(
+                Gate("e2e_token_agreement", False, None, parity.min_token_agreement, "the device wrote no token ids")
+            )
+    else:
+        same = [a == b for a, b in zip(device_token_ids, host_token_ids, strict=False)]
+        agreement = sum(same) / len(host_token_ids) if host_token_ids else 0.0
+        result.end_to_end = {"token_agreement": agreement, "texts": float(len(host_token_ids))}
+        first_diff = next((i for i, s in enumerate(same) if not s), None)
+        gates.append(
+            Gate(
+                "e2e_token_agreement",
+                agreement >= parity.min_token_agreement,
+                agreement,
+                parity.min_token_agreement,
+                "" if first_diff is None else f"first difference at text #{first_diff + 1}",
+            )
+        )
+    not_finite = _non_finite_count(device_e2e_embeddings)
+    if not_finite:
+        gates.append(Gate("e2e_min_cosine", False, None, parity.min_parity_cosine, _not_finite_detail(not_finite)))
+    elif device_e2e_embeddings is not None:
+        cos = cosine_rows(device_e2e_embeddings, host_embeddings)
+        result.end_to_end.update({"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())})
+        within = result.end_to_end["min_cosine"] >= parity.min_parity_cosine
+        note = "" if strict else " (reported, not gated: INT8 kernels differ by CPU architecture)"
+        gates.append(
+            Gate(
+                "e2e_min_cosine",
+                within or not strict,
+                result.end_to_end["min_cosine"],
+                parity.min_parity_cosine,
+                f"device-tokenized vectors vs {result.reference}{note}",
+            )
+        )
+    elif expected:
+        gates.append(
+            Gate("e2e_min_cosine", False, None, parity.min_parity_cosine, "the device wrote no end-to-end embeddings")
+        )
+    return gates
+
+
+def _non_finite_count(vectors: np.ndarray | None) -> int:
+    return 0 if vectors is None else int(np.size(vectors) - np.count_nonzero(np.isfinite(vectors)))
+
+
+def _not_finite_detail(count: int) -> str:
+    return f"the device's vectors hold {count} non-finite values (NaN or inf)"
 
 
 def _mini_retrieval(vectors: np.ndarray, signoff: SignoffSet) -> RetrievalMetrics:

@@ -129,3 +129,46 @@ def test_x86_divergence_is_reported_beside_an_arm64_reference():
     x86[0] = _vectors(seed=3)[0]
     gate = _gate(_compare(host, host, x86_embeddings=x86), "x86_divergence_min_cosine")
     assert gate.passed and gate.value < 0.999 and gate.threshold is None
+
+
+def test_nan_embeddings_fail_parity_with_a_reason():
+    host = _vectors()
+    device = host.copy()
+    device[2, 3] = np.nan
+    result = _compare(device, host)
+    gate = _gate(result, "parity_min_cosine")
+    assert not gate.passed and "1 non-finite" in gate.detail and not result.passed
+
+
+def test_all_nan_end_to_end_embeddings_fail():
+    host = _vectors()
+    e2e = np.full_like(host, np.nan)
+    result = _compare(host.copy(), host, device_e2e_embeddings=e2e)
+    gate = _gate(result, "e2e_min_cosine")
+    assert not gate.passed and "non-finite" in gate.detail and not result.passed
+
+
+def test_end_to_end_vectors_far_from_the_reference_fail():
+    host = _vectors()
+    e2e = host.copy()
+    e2e[0] = _vectors(seed=11)[0]
+    gate = _gate(_compare(host.copy(), host, device_e2e_embeddings=e2e), "e2e_min_cosine")
+    assert not gate.passed and gate.value < 0.999
+
+
+def test_missing_end_to_end_output_fails_when_it_was_asked_for():
+    host = _vectors()
+    result = _compare(host.copy(), host, device_e2e_embeddings=None, device_token_ids=None, expect_end_to_end=True)
+    assert not _gate(result, "e2e_min_cosine").passed
+    assert not _gate(result, "e2e_token_agreement").passed
+    assert not result.passed
+
+
+def test_latency_on_an_emulator_is_shown_not_gated_unless_asked():
+    host = _vectors()
+    tight = ParityGates(max_latency_p50_ms=0.0001)
+    shown = _gate(_compare(host, host, parity=tight, emulated=True), "latency_p50_ms")
+    assert shown.passed and shown.value == pytest.approx(11.0) and "not gated" in shown.detail
+    gated = ParityGates(max_latency_p50_ms=0.0001, gate_latency_on_emulators=True)
+    assert not _gate(_compare(host, host, parity=gated, emulated=True), "latency_p50_ms").passed
+    assert not _gate(_compare(host, host, parity=tight, emulated=False), "latency_p50_ms").passed
