@@ -49,6 +49,9 @@ class DeviceConfig:
     max_payload: int = 1024 * 1024
     # True: answer CNXN with AUTH and never accept a key, so the adb server shows "unauthorized".
     require_auth: bool = False
+    # An Android emulator says so in getprop (ro.kernel.qemu=1, ro.boot.qemu=1), and a virtual device is
+    # one. False models a real phone: the props are absent, as on hardware.
+    emulator: bool = True
 
     def __post_init__(self) -> None:
         # JSON gives plain dicts/strings; normalise so the rest of the code sees one shape.
@@ -124,10 +127,11 @@ class DeviceConfig:
             "ro.boot.serialno": serial,
             "ro.debuggable": "1",
             "ro.secure": "0",
-            "ro.kernel.qemu": "0",
             "sys.boot_completed": "1",
             "dev.bootcomplete": "1",
             "persist.sys.timezone": "UTC",
         }
+        if self.emulator:
+            props.update({"ro.kernel.qemu": "1", "ro.boot.qemu": "1", "ro.hardware": "ranchu"})
         props.update(self.extra_props)
         return props

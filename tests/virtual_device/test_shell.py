@@ -80,6 +80,17 @@ def test_getprop(adb_server: AdbServer, shared_device: VirtualDeviceHandle) -> N
     assert shell(adb_server, s, "getprop no.such.prop").stdout == "\n"
 
 
+def test_emulator_props(adb_server: AdbServer, virtual_devices) -> None:
+    """A virtual device declares itself an emulator, as Android emulators do; emulator=False
+    models a phone, where the props are absent."""
+    emulator, phone = virtual_devices(1)[0], virtual_devices(1, emulator=False)[0]
+    for key in ("ro.kernel.qemu", "ro.boot.qemu"):
+        assert shell(adb_server, emulator.serial, f"getprop {key}").stdout == "1\n"
+        assert shell(adb_server, phone.serial, f"getprop {key}").stdout == "\n"
+    assert "[ro.kernel.qemu]: [1]" in shell(adb_server, emulator.serial, "getprop").stdout
+    assert "qemu" not in shell(adb_server, phone.serial, "getprop").stdout
+
+
 def test_file_commands(adb_server: AdbServer, shared_device: VirtualDeviceHandle) -> None:
     s = shared_device.serial
     script = (
