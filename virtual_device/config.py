@@ -44,7 +44,8 @@ class DeviceConfig:
     instrumentations: dict[str, InstrumentationSpec] = field(default_factory=_default_instrumentations)
     sandbox_root: str | None = None  # host directory; None: a temporary directory
     extra_props: dict[str, str] = field(default_factory=dict)
-    # Faults armed at start-up (the daemon has no Python API): see faults.Fault.from_dict.
+    # Faults armed at start-up (the daemon has no Python API): dicts (faults.Fault.from_dict) or the
+    # Fault objects faults.tamper_file(...), rewrite_status(...), slow_boot(...) return.
     faults: list[dict[str, Any]] = field(default_factory=list)
     max_payload: int = 1024 * 1024
     # True: answer CNXN with AUTH and never accept a key, so the adb server shows "unauthorized".
@@ -54,6 +55,8 @@ class DeviceConfig:
     emulator: bool = True
 
     def __post_init__(self) -> None:
+        # faults.Fault objects (faults.tamper_file(...)) become their JSON form, as a daemon reads it.
+        self.faults = [dict(f.to_dict() if hasattr(f, "to_dict") else f) for f in self.faults]
         # JSON gives plain dicts/strings; normalise so the rest of the code sees one shape.
         norm: dict[str, InstrumentationSpec] = {}
         for comp, spec in self.instrumentations.items():

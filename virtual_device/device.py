@@ -70,6 +70,10 @@ class VirtualDevice:
         return functools.partial(handler, self)
 
     async def start(self) -> None:
+        boot = self.faults.take("slow_boot")
+        if boot is not None and boot.seconds:
+            log.info("slow boot: %.1f s before listening", boot.seconds)
+            await asyncio.sleep(boot.seconds)
         self._server = await asyncio.start_server(
             self._on_client, "127.0.0.1", self.requested_port, limit=READ_LIMIT, reuse_address=True
         )

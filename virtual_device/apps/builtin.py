@@ -71,3 +71,27 @@ def slow(ctx: InstrumentationContext) -> int:
         )
     ctx.write(f"INSTRUMENTATION_RESULT: stream=\n\nOK ({n} tests)\n\n\nINSTRUMENTATION_CODE: -1\n")
     return 0
+
+
+def write_outputs(ctx: InstrumentationContext) -> int:
+    """Writes an app's kind of output for each model of `-e models A,B` (default M) under
+    `-e out DIR` (default /sdcard/out): DIR/<model>/result.json, a float32 embeddings.npy (3 x 4)
+    and token_ids.json; then passes one test. For tamper_file tests."""
+    import json
+
+    import numpy as np
+
+    root = ctx.args.get("out", "/sdcard/out")
+    for model in ctx.args.get("models", "M").split(","):
+        out = ctx.host_path(f"{root}/{model}")
+        out.mkdir(parents=True, exist_ok=True)
+        result = {"modelId": model, "latencyMs": [1.5, 2.5, 3.5], "loadMs": 12.0, "chapterTests": {"test1": True}}
+        (out / "result.json").write_text(json.dumps(result, indent=1))
+        np.save(out / "embeddings.npy", np.arange(12, dtype="<f4").reshape(3, 4))
+        (out / "token_ids.json").write_text(json.dumps([[101, 102]]))
+    base = {"class": HELLO_CLASS, "current": "1", "id": "AndroidJUnitRunner", "numtests": "1"}
+    _status(ctx, 1, **base, stream=f"\n{HELLO_CLASS}:", test="writeOutputs")
+    _status(ctx, 0, **base, stream=".", test="writeOutputs")
+    ctx.write("INSTRUMENTATION_RESULT: stream=\n\nOK (1 test)\n\n\n")
+    ctx.write("INSTRUMENTATION_CODE: -1\n")
+    return 0

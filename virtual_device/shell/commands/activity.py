@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from virtual_device.apps.instrumentation import (
 )
 from virtual_device.shell.interpreter import Ctx, ShellSession
 from virtual_device.shell.registry import async_command
+from virtual_device.tamper import apply_tampers, is_final, rewrite_output
+
+log = logging.getLogger("virtual_device")
 
 
 def _parse_am_instrument(args: list[str]) -> tuple[dict[str, bool], dict[str, str], str | None, str | None]:
@@ -78,9 +82,20 @@ async def run_instrumentation(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     crash = s.device.faults.take("crash_instrumentation")
-    state = {"writes": 0, "crashed": False}
+    rewrites = s.device.faults.take_all("rewrite_status")
+    state = {"writes": 0, "crashed": False, "tampered": False}
     stop = threading.Event()
     device = s.device
+
+    def finish_files() -> None:
+        # A lying device edits what the app wrote once the app is done, before the host can see
+        # the final result: the host pulls what the fault left.
+        if not state["tampered"]:
+            state["tampered"] = True
+            try:
+                apply_tampers(device.faults.take_all("tamper_file"), device.storage)
+            except Exception:  # a broken fault must not hang am instrument
+                log.exception("tamper_file failed")
 
     def write(text: str) -> None:
         if state["crashed"] or stop.is_set():
@@ -90,7 +105,9 @@ async def run_instrumentation(
             stop.set()
             raise InstrumentationCrashed()
         state["writes"] += 1
-        loop.call_soon_threadsafe(queue.put_nowait, text)
+        if is_final(text):
+            finish_files()
+        loop.call_soon_threadsafe(queue.put_nowait, rewrite_output(text, rewrites))
 
     def should_stop() -> bool:
         if crash is not None and state["writes"] >= crash.after:
@@ -123,6 +140,7 @@ async def run_instrumentation(
             loop.call_soon_threadsafe(queue.put_nowait, f"INSTRUMENTATION_STATUS: Error={exc!r}\n")
             return 0
         finally:
+            finish_files()
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
     fut = loop.run_in_executor(None, worker)
