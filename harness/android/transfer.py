@@ -39,6 +39,17 @@ class TransferDevice(sync.SyncDevice, Protocol):
 
 T = TypeVar("T")
 CLEANUP_TIMEOUT = 10.0  # seconds for removing a temporary file after a failure
+# A push goes to `<remote>.partial-<host pid>` first; a killed run can leave one behind.
+TEMP_MARKER = ".partial-"
+
+
+def temp_path(remote: str) -> str:
+    return f"{remote}{TEMP_MARKER}{os.getpid()}"
+
+
+def is_temp_name(name: str) -> bool:
+    stem, marker, pid = name.rpartition(TEMP_MARKER)
+    return bool(stem and marker and pid.isdigit())
 
 
 def push_verified(
@@ -76,7 +87,7 @@ def write_bytes(device: TransferDevice, remote: str, data: bytes) -> None:
 
 def _put_verified(device: TransferDevice, remote: str, send: Callable[[str], None], digest: Callable[[], str]) -> None:
     """Send to a temporary name, check its sha256 on the device, then rename into place."""
-    temp = f"{remote}.partial-{os.getpid()}"
+    temp = temp_path(remote)
     device.shell(["mkdir", "-p", posixpath.dirname(remote)], check=True)
 
     def attempt() -> None:

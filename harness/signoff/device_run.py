@@ -3,8 +3,10 @@ Whatever goes wrong on one device is recorded on that device's run and never rai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Callable
 
 from harness.android.adb import Device, connect
 from harness.android.contract import (
@@ -17,27 +19,39 @@ from harness.android.contract import (
 )
 from harness.android.instrumentation import (
     InstrumentationResultParser,
+    InstrumentationRun,
     build_instrument_command,
     collect_output,
     socket_reader,
 )
+from harness.android.transfer import CLEANUP_TIMEOUT
 from harness.errors import DeviceError, HarnessError
 from harness.gates import Gate
 from harness.reference.arm64 import available as arm64_available
 from harness.reference.choice import HOST_ABI, choose_reference
 from harness.signoff.compare import compare_model
-from harness.signoff.health import health_check
+from harness.signoff.health import health_check, sweep_device_partials
+from harness.signoff.interrupts import POLL_SECONDS, Cancellation, Cancelled
 from harness.signoff.options import DeployOptions, Progress
 from harness.signoff.plan import HostPlan, PlannedModel
 from harness.signoff.results import DeviceRun, ModelOnDevice
 
 
-def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Progress) -> DeviceRun:
+def run_device(
+    serial: str,
+    plan: HostPlan,
+    options: DeployOptions,
+    progress: Progress,
+    cancel: Cancellation | None = None,
+) -> DeviceRun:
     record = DeviceRun(serial=serial)
     started = time.monotonic()
     paths = DevicePaths(options.app_package)
+    cancel = cancel or Cancellation()
+    device: Device | None = None
 
     def stage(name: str, detail: str = "") -> None:
+        cancel.check()
         record.stage = name
         progress(serial, f"{name}{': ' + detail if detail else ''}")
 
@@ -47,16 +61,17 @@ def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Pr
         record.server = str(device.server)
         stage("health check")
         health_check(device, plan, options, record)
+        sweep_device_partials(device, paths)
         for model in plan.models:
             size = model.path.stat().st_size
             stage("push", f"{model.spec.id} ({size / 1e6:.1f} MB)")
+
+            def pushed_bytes(sent: int, total: int, model_id: str = model.spec.id) -> None:
+                cancel.check()
+                progress(serial, f"push: {model_id} {sent * 100 // max(total, 1)}%")
+
             pushed = device.push_verified(
-                model.path,
-                paths.model(model.spec.id),
-                expected_sha256=model.sha256,
-                progress=lambda sent, total, mid=model.spec.id: progress(
-                    serial, f"push: {mid} {sent * 100 // max(total, 1)}%"
-                ),
+                model.path, paths.model(model.spec.id), expected_sha256=model.sha256, progress=pushed_bytes
             )
             device.push_verified(model.tokenizer_path, paths.tokenizer(model.spec.id))
             record.models.append(ModelOnDevice(model.spec.id, model.spec.variant, model.sha256, size, pushed=pushed))
@@ -70,42 +85,33 @@ def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Pr
         device.write_bytes(paths.request(plan.run_id), json.dumps(request).encode())
 
         stage("instrument")
-        command = build_instrument_command(
-            options.test_package,
-            options.runner,
-            {"class": TEST_CLASS, "ava.request": paths.request(plan.run_id), "ava.runId": plan.run_id},
-        )
-        stream = device.open_stream(command)
-        try:
-
-            def on_line(line: str) -> None:
-                if line.startswith("INSTRUMENTATION_STATUS: test="):
-                    progress(serial, f"instrument: {line.split('=', 1)[1]}")
-
-            run = collect_output(
-                socket_reader(stream.conn),
-                InstrumentationResultParser(),
-                overall_timeout=options.instrument_timeout,
-                idle_timeout=options.idle_timeout,
-                on_line=on_line,
-            )
-        finally:
-            stream.close()
+        run = _instrument(device, paths, plan, options, cancel, lambda test: progress(serial, f"instrument: {test}"))
         record.instrumentation = run.to_dict()
 
         stage("pull")
-        try:
-            for model, result in zip(plan.models, record.models, strict=True):
-                _pull_and_compare(device, paths, plan, model, result, options, record.health.get("abi", ""))
-        except HarnessError as err:
-            if run.passed:
-                raise
-            # The run already failed (device lost, crash): say so first, then why nothing came back.
-            then = err.message if isinstance(err, DeviceError) else str(err)
-            raise DeviceError(serial, f"instrumentation: {run.summary()}; then {then}") from None
-        record.status = "passed" if run.passed and all(m.passed for m in record.models) else "failed"
-        if not run.passed:
-            record.error = f"instrumentation: {run.summary()}"
+        abi = record.health.get("abi", "")
+        emulated = bool(record.health.get("emulator"))
+        for model, result in zip(plan.models, record.models, strict=True):
+            cancel.check()
+            try:
+                _pull_and_compare(device, paths, plan, model, result, options, abi, emulated)
+            except HarnessError as err:  # this model is not judged; the others still are
+                reason = err.message if isinstance(err, DeviceError) else str(err)
+                # The run already failed (device lost, crash): say so first, then why nothing came back.
+                result.error = reason if run.passed else f"instrumentation: {run.summary()}; then {reason}"
+        judged = all(m.judged for m in record.models)
+        if not judged:
+            record.status = "error"
+            record.error = next(m.error for m in record.models if m.error)
+        else:
+            record.status = "passed" if run.passed and all(m.passed for m in record.models) else "failed"
+            if not run.passed:
+                record.error = f"instrumentation: {run.summary()}"
+    except Cancelled as stop:
+        record.status = "interrupted"
+        record.error = f"interrupted ({stop}) during {record.stage or 'start'}"
+        if device is not None:
+            _clean_up_after_interrupt(device, paths, options)
     except HarnessError as err:
         record.status = "error"
         record.error = str(err)
@@ -113,8 +119,53 @@ def run_device(serial: str, plan: HostPlan, options: DeployOptions, progress: Pr
         record.status = "error"
         record.error = f"{type(err).__name__}: {err}"
     record.seconds = time.monotonic() - started
-    stage("done", record.status)
+    record.stage = record.stage if record.status == "interrupted" else "done"
+    progress(serial, f"done: {record.status}")
     return record
+
+
+def _instrument(
+    device: Device,
+    paths: DevicePaths,
+    plan: HostPlan,
+    options: DeployOptions,
+    cancel: Cancellation,
+    on_test: Callable[[str], None],
+) -> InstrumentationRun:
+    command = build_instrument_command(
+        options.test_package,
+        options.runner,
+        {"class": TEST_CLASS, "ava.request": paths.request(plan.run_id), "ava.runId": plan.run_id},
+    )
+    stream = device.open_stream(command)
+    try:
+        read_socket = socket_reader(stream.conn)
+
+        def read(timeout_seconds: float) -> bytes | None:
+            cancel.check()  # Cancelled leaves collect_output at once; the stream is closed below
+            return read_socket(min(timeout_seconds, POLL_SECONDS))
+
+        def on_line(line: str) -> None:
+            if line.startswith("INSTRUMENTATION_STATUS: test="):
+                on_test(line.split("=", 1)[1])
+
+        return collect_output(
+            read,
+            InstrumentationResultParser(),
+            overall_timeout=options.instrument_timeout,
+            idle_timeout=options.idle_timeout,
+            on_line=on_line,
+        )
+    finally:
+        stream.close()
+
+
+def _clean_up_after_interrupt(device: Device, paths: DevicePaths, options: DeployOptions) -> None:
+    """Best effort, briefly: stop the app's instrumentation and remove half-pushed files."""
+    with contextlib.suppress(HarnessError, OSError):
+        device.shell(["am", "force-stop", options.app_package], timeout=CLEANUP_TIMEOUT)
+    with contextlib.suppress(HarnessError, OSError):
+        sweep_device_partials(device, paths, timeout=CLEANUP_TIMEOUT)
 
 
 def _pull_and_compare(
@@ -125,6 +176,7 @@ def _pull_and_compare(
     result: ModelOnDevice,
     options: DeployOptions,
     device_abi: str,
+    emulated: bool,
 ) -> None:
     out = paths.out_dir(plan.run_id, model.spec.id)
     rows, dim = len(plan.signoff.texts), model.spec.dimension
@@ -174,4 +226,6 @@ def _pull_and_compare(
         signoff=plan.signoff,
         parity=options.parity,
         quality=model.spec.gate,
+        expect_end_to_end=options.settings.mode in ("end_to_end", "both"),
+        emulated=emulated,
     )

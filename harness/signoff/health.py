@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from harness.android.adb import Device
+from harness.android.contract import DevicePaths
+from harness.android.transfer import is_temp_name
 from harness.errors import DeviceError
 from harness.signoff.options import DeployOptions
 from harness.signoff.plan import HostPlan
@@ -15,6 +18,25 @@ def _battery_celsius(device: Device) -> float | None:
     text = device.shell(["dumpsys", "battery"]).stdout
     match = re.search(r"^\s*temperature:\s*(-?\d+)", text, re.MULTILINE)
     return int(match.group(1)) / 10.0 if match else None
+
+
+# How Android emulators (and our virtual devices) say what they are.
+EMULATOR_PROPS = ("ro.kernel.qemu", "ro.boot.qemu")
+
+
+def is_emulator(props: dict[str, str]) -> bool:
+    return any(props.get(name) == "1" for name in EMULATOR_PROPS)
+
+
+def sweep_device_partials(device: Device, paths: DevicePaths, *, timeout: float | None = None) -> list[str]:
+    """Remove half-pushed files an earlier, killed run left in the models directory."""
+    listing = device.shell(["ls", paths.models], timeout=timeout)
+    if not listing.ok:
+        return []  # no models directory yet
+    stale = [posixpath.join(paths.models, n) for n in listing.stdout.split() if is_temp_name(n)]
+    if stale:
+        device.shell(["rm", "-f", *stale], timeout=timeout, check=True)
+    return stale
 
 
 def health_check(device: Device, plan: HostPlan, options: DeployOptions, record: DeviceRun) -> None:
@@ -28,6 +50,7 @@ def health_check(device: Device, plan: HostPlan, options: DeployOptions, record:
         "needed_bytes": needed,
         "battery_celsius": temperature,
         "abi": record.props.get("ro.product.cpu.abi", ""),
+        "emulator": is_emulator(record.props),
     }
     if free < needed:
         raise DeviceError(device.serial, f"storage: {free / 1e6:.0f} MB free on /sdcard, {needed / 1e6:.0f} MB needed")

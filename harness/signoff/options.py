@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,11 @@ from harness.android.contract import (
     DEFAULT_TEST_PACKAGE,
     RunSettings,
 )
+from harness.android.instrumentation import build_instrument_command
+from harness.errors import InputError
 from harness.gates import ParityGates
+from harness.models.registry import validate_model_id
+from harness.reference.choice import Reference
 from harness.settings import ADB_TIMEOUT, INSTRUMENT_IDLE_TIMEOUT, INSTRUMENT_TIMEOUT, REPORTS_DIR
 
 Progress = Callable[[str, str], None]  # (serial or "host", message)
@@ -38,6 +43,28 @@ class DeployOptions:
     storage_margin_bytes: int = 64 * 1024 * 1024
     host_eval_limit: int | None = None  # None: the full STS-B and XQuAD-en sets
     check_packages: bool = True
-    # Which kernels the device's output is held against: "auto" (the device's ABI decides),
-    # "host" (this machine's ONNX Runtime), "arm64" (aarch64 ONNX Runtime under qemu-user).
-    reference: str = "auto"
+    # Which kernels the device's output is held against (see Reference).
+    reference: Reference = Reference.AUTO
+
+    def __post_init__(self) -> None:
+        """Every option checked once, before any model or device work: a typo fails here."""
+        if not self.model_ids:
+            raise InputError("no models given (--models / MODELS=...)")
+        for model_id in self.model_ids:
+            validate_model_id(model_id)
+        self.reference = Reference.parse(self.reference)
+        # The same checks `am instrument` would make, now rather than after the push.
+        build_instrument_command(self.test_package, self.runner)
+        build_instrument_command(self.app_package, self.runner)
+        if self.host_eval_limit is not None and (
+            isinstance(self.host_eval_limit, bool)
+            or not isinstance(self.host_eval_limit, int)
+            or self.host_eval_limit < 1
+        ):
+            raise InputError(f"--host-eval-limit = {self.host_eval_limit!r}: must be a whole number >= 1")
+        for name in ("instrument_timeout", "idle_timeout", "adb_timeout", "max_battery_celsius"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise InputError(f"{name} = {value!r}: must be a finite number > 0")
+        if self.storage_margin_bytes < 0:
+            raise InputError(f"storage_margin_bytes = {self.storage_margin_bytes!r}: must be >= 0")

@@ -4,8 +4,9 @@ the others; every device's failure is reported on its own."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from harness import __version__
@@ -13,9 +14,10 @@ from harness.android.adb import AdbServer, list_devices
 from harness.errors import InputError
 from harness.models.registry import Registry, load_registry
 from harness.signoff.device_run import run_device
+from harness.signoff.interrupts import STOP_GRACE_SECONDS, Cancellation, HostWorkInterrupted, describe
 from harness.signoff.options import DeployOptions, Progress
-from harness.signoff.plan import prepare_host
-from harness.signoff.results import SignoffRun
+from harness.signoff.plan import HostPlan, prepare_host
+from harness.signoff.results import DeviceRun, SignoffRun
 
 
 def attached_serials(servers: Sequence[AdbServer]) -> list[str]:
@@ -34,7 +36,12 @@ def deploy_test(
     if not serials:
         raise InputError('no devices: pass DEVICE=<serial> / DEVICES="s1 s2", or attach one (adb devices)')
     registry = registry or load_registry()
-    plan = prepare_host(options, registry, progress)
+    try:
+        plan = prepare_host(options, registry, progress)
+    except KeyboardInterrupt as interrupt:  # nothing reached a device: no partial report to write
+        raise HostWorkInterrupted(
+            f"interrupted ({describe(interrupt)}) while preparing the models on the host"
+        ) from None
     run = SignoffRun(
         run_id=plan.run_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -53,6 +60,36 @@ def deploy_test(
             "runner": options.runner,
         },
     )
-    with ThreadPoolExecutor(max_workers=max(1, len(serials)), thread_name_prefix="device") as pool:
-        run.devices = list(pool.map(lambda s: run_device(s, plan, options, progress), serials))
+    run.devices = _run_devices(serials, plan, options, progress, run)
     return run
+
+
+def _run_devices(
+    serials: Sequence[str], plan: HostPlan, options: DeployOptions, progress: Progress, run: SignoffRun
+) -> list[DeviceRun]:
+    """Every device in its own thread. On an interrupt the devices are cancelled and given
+    STOP_GRACE_SECONDS to clean up; what they measured is kept, the run says it was interrupted."""
+    cancel = Cancellation()
+    pool = ThreadPoolExecutor(max_workers=max(1, len(serials)), thread_name_prefix="device")
+    futures = [pool.submit(run_device, s, plan, options, progress, cancel) for s in serials]
+    try:
+        wait(futures)
+    except KeyboardInterrupt as interrupt:
+        reason = describe(interrupt)
+        running = [s for s, f in zip(serials, futures, strict=True) if not f.done()]
+        run.interrupted = f"{reason} while {', '.join(running) or 'no device'} was still running"
+        cancel.cancel(reason)
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: report at once
+            wait(futures, timeout=STOP_GRACE_SECONDS)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return [
+        future.result()
+        if future.done() and not future.cancelled()
+        else DeviceRun(
+            serial,
+            status="interrupted",
+            error=f"interrupted ({cancel.reason}): the device did not stop within {STOP_GRACE_SECONDS:g} s",
+        )
+        for serial, future in zip(serials, futures, strict=True)
+    ]
