@@ -8,10 +8,15 @@ import hashlib
 import json
 import math
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
+
+from harness.errors import InputError
 
 
 def _read_umask() -> int:
@@ -42,6 +47,82 @@ def atomic_output(final: Path, verify: Callable[[Path], None] | None = None) -> 
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# The names atomic_output gives its temporary files: "." + final name + "." + mkstemp's eight
+# random characters + ".partial".
+_PARTIAL_NAME = re.compile(r"\.(?P<final>.+)\.[a-z0-9_]{8}\.partial")
+
+
+def sweep_stale_partials(
+    directory: Path, older_than_seconds: float = 3600.0, *, only_for: Collection[str] | None = None
+) -> list[Path]:
+    """Remove the temporary files a killed run left in `directory` (a kill skips atomic_output's
+    clean-up). Only regular files named as atomic_output names them, only when last modified more
+    than `older_than_seconds` ago, so a concurrent run's live temporary file survives; with
+    `only_for`, only those of these final file names. Not recursive. Returns what was removed;
+    a missing directory has nothing to remove, and a file that cannot be removed is left."""
+    if older_than_seconds < 0:
+        raise ValueError(f"older_than_seconds must be >= 0, not {older_than_seconds}")
+    cutoff = time.time() - older_than_seconds
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for entry in entries:
+        match = _PARTIAL_NAME.fullmatch(entry.name)
+        if match is None or (only_for is not None and match["final"] not in only_for):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
+                continue
+            os.unlink(entry.path)
+        except OSError:  # gone meanwhile (another run swept it) or not ours to remove
+            continue
+        removed.append(Path(entry.path))
+    return sorted(removed)
+
+
+def check_output_file(path: Path, label: str) -> Path:
+    """Fail before any work, with one line naming `label` and `path`, when atomic_output could not
+    put a file at `path`: it is a directory or not a regular file (a device, a pipe), a parent is a
+    file, or the folder it goes in (or its nearest existing ancestor, since atomic_output creates
+    missing parents) takes no new files: read-only, no permission, /proc. Checked by creating and
+    removing an empty temporary file there, named as atomic_output names its own."""
+    path = Path(path)
+    where = f"{label} {path}"
+    if path.is_dir():
+        raise InputError(f"{where}: is a directory; give a file name")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{where}: exists and is not a regular file")
+    _check_can_create_in(Path(os.path.abspath(path)).parent, where, probe_name=path.name)
+    return path
+
+
+def check_output_dir(path: Path, label: str) -> Path:
+    """Like check_output_file, for a folder that files will be written into (created if missing)."""
+    path = Path(path)
+    where = f"{label} {path}"
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{where}: is not a directory")
+    _check_can_create_in(Path(os.path.abspath(path)), where, probe_name="probe")
+    return path
+
+
+def _check_can_create_in(folder: Path, where: str, *, probe_name: str) -> None:
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{where}: {existing} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{probe_name}.", suffix=".partial", dir=existing)
+    except OSError as err:
+        raise InputError(f"{where}: cannot create files in {existing} ({err.strerror or err})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_text_atomic(final: Path, text: str) -> None:

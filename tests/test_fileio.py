@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from harness.fileio import dumps_json, json_safe, write_json_atomic
+from harness.errors import InputError
+from harness.fileio import (
+    atomic_output,
+    check_output_dir,
+    check_output_file,
+    dumps_json,
+    json_safe,
+    sweep_stale_partials,
+    write_json_atomic,
+)
 
 
 def _strict_load(text: str) -> object:
@@ -60,3 +70,134 @@ def test_write_json_atomic_writes_strict_indented_json(tmp_path: Path) -> None:
     text = path.read_text()
     assert text == '{\n  "spearman": null,\n  "n": 2\n}\n'
     assert sorted(p.name for p in path.parent.iterdir()) == ["out.json"]  # no partial file left behind
+
+
+# --- interrupted writes: nothing half-written, stale temporary files swept at the next run ---
+
+DAY = 86_400.0
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Set a file's mtime `seconds` before its current one (no clock reading in assertions)."""
+    info = os.stat(path, follow_symlinks=False)
+    then = info.st_mtime - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+
+
+class _Stop(Exception):
+    """Leaves an atomic_output block the way a failure would."""
+
+
+@pytest.mark.parametrize("where", ["block", "verify"])
+def test_keyboard_interrupt_leaves_the_old_file_and_no_partial(tmp_path: Path, where: str) -> None:
+    final = tmp_path / "model.onnx"
+    final.write_bytes(b"previous good model")
+
+    def verify(_path: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), atomic_output(final, verify=verify if where == "verify" else None) as tmp:
+        tmp.write_bytes(b"half a new mod")
+        if where == "block":
+            raise KeyboardInterrupt
+    assert final.read_bytes() == b"previous good model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_sweep_removes_a_stale_temporary_file_atomic_output_named(tmp_path: Path) -> None:
+    """The real names atomic_output gives: one left by a killed run (old) is removed, a live one
+    (a concurrent run's, just written) is not."""
+    with pytest.raises(_Stop), atomic_output(tmp_path / "a.onnx") as live:
+        live.write_bytes(b"being written")
+        assert sweep_stale_partials(tmp_path, older_than_seconds=3600) == []
+        assert live.exists()
+        _age(live, DAY)
+        assert sweep_stale_partials(tmp_path, older_than_seconds=3600) == [live]
+        assert not live.exists()
+        raise _Stop
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_touches_only_old_regular_files_with_the_exact_pattern(tmp_path: Path) -> None:
+    stale = tmp_path / ".model.onnx.k3x_9az0.partial"
+    others = [
+        tmp_path / ".model.onnx.k3x_9az1.partial",  # fresh: a live run's temporary file
+        tmp_path / ".model.onnx.partial",  # no random part
+        tmp_path / "model.onnx.k3x_9az0.partial",  # no leading dot
+        tmp_path / ".model.onnx.K3X_9AZ0.partial",  # not mkstemp's alphabet
+        tmp_path / ".model.onnx.k3x_9az0.partial.bak",
+        tmp_path / "model.onnx",
+    ]
+    for path in [stale, *others]:
+        path.write_bytes(b"x")
+    for path in [stale, *others[1:]]:
+        _age(path, DAY)
+    folder = tmp_path / ".dir.onnx.abcdefgh.partial"  # a directory with the name: not a file
+    folder.mkdir()
+    _age(folder, DAY)
+    link = tmp_path / ".link.onnx.abcdefgh.partial"  # a symlink with the name: not ours
+    link.symlink_to(tmp_path / "model.onnx")
+    _age(link, DAY)
+
+    assert sweep_stale_partials(tmp_path, older_than_seconds=3600) == [stale]
+    assert all(p.exists() for p in others) and folder.is_dir() and link.is_symlink()
+    assert (tmp_path / "model.onnx").read_bytes() == b"x"  # the symlink's target is untouched
+
+
+def test_sweep_only_for_given_final_names(tmp_path: Path) -> None:
+    mine, theirs = tmp_path / ".out.onnx.abcdefgh.partial", tmp_path / ".other.onnx.abcdefgh.partial"
+    for path in (mine, theirs):
+        path.write_bytes(b"x")
+        _age(path, DAY)
+    assert sweep_stale_partials(tmp_path, 3600, only_for={"out.onnx"}) == [mine]
+    assert theirs.exists()
+
+
+def test_sweep_of_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
+    assert sweep_stale_partials(tmp_path / "nope") == []
+    with pytest.raises(ValueError, match="older_than_seconds"):
+        sweep_stale_partials(tmp_path, -1)
+
+
+# --- output paths checked before any work ---
+
+
+def _under_a_file(folder: Path) -> Path:
+    (folder / "file.txt").write_text("x")
+    return folder / "file.txt" / "sub" / "out.json"
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda folder: folder, "is a directory"),
+        (lambda _folder: Path("/dev/null"), "not a regular file"),
+        (_under_a_file, "file.txt is not a directory"),
+        (lambda _folder: Path("/proc/ava-harness-out.json"), "cannot create files in /proc"),
+    ],
+    ids=["directory", "device", "parent-is-a-file", "proc"],
+)
+def test_check_output_file_refuses_with_one_line_naming_the_path(tmp_path: Path, make, needle: str) -> None:
+    path = make(tmp_path)
+    with pytest.raises(InputError) as caught:
+        check_output_file(path, "--json")
+    message = str(caught.value)
+    assert message.startswith(f"--json {path}: ") and needle in message and "\n" not in message
+    assert Path("/dev/null").is_char_device()  # refused, not replaced
+
+
+def test_check_output_file_accepts_a_new_nested_path_and_leaves_no_trace(tmp_path: Path) -> None:
+    (tmp_path / "keep.json").write_text("{}")
+    assert check_output_file(tmp_path / "a" / "b" / "out.json", "--json") == tmp_path / "a" / "b" / "out.json"
+    assert check_output_file(tmp_path / "keep.json", "--json") == tmp_path / "keep.json"  # replacing is fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json"]  # no folder made, no probe left
+
+
+def test_check_output_dir(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match=r"--output-dir .*/f: is not a directory"):
+        check_output_dir(tmp_path / "f", "--output-dir")
+    with pytest.raises(InputError, match="cannot create files in /proc"):
+        check_output_dir(Path("/proc/ava-out"), "--output-dir")
+    assert check_output_dir(tmp_path / "new" / "dir", "--output-dir") == tmp_path / "new" / "dir"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
