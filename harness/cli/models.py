@@ -9,6 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.cli.output import console, out, say
+from harness.models.quantize import ModeName, PresetName, parse_mode, parse_preset
+from harness.models.store import STALE_PARTIAL_SECONDS
 
 
 def models_build(
@@ -49,25 +51,45 @@ def models_list() -> None:
     out.print("Variants: append -INT8 or -FP16 to an available ID.")
 
 
+Mode = Annotated[
+    ModeName,
+    typer.Option(
+        parser=parse_mode, help="int8 (dynamic, per-channel by default) or fp16 (real float16).", show_default=True
+    ),
+]
+Preset = Annotated[
+    PresetName | None,
+    typer.Option(
+        parser=parse_preset,
+        help="Recipe (default: the mode's default, arm64 for int8, fp16 for fp16). INT8: arm64 (phones), x86"
+        " (reduce_range), chapter (28A's per-tensor recipe); FP16: fp16, fp16-occ (onnxconverter-common).",
+    ),
+]
+
+
 def quantize(
     input_model: Annotated[Path, typer.Argument(metavar="IN", help="FP32 ONNX model to quantize.")],
-    output_model: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the quantized model.")],
-    mode: Annotated[str, typer.Option(help="int8 (dynamic, per-channel by default) or fp16 (real float16).")] = "int8",
-    preset: Annotated[
-        str | None,
-        typer.Option(help="INT8 recipe: arm64 (default; phones), x86, or chapter (28A's per-tensor recipe)."),
-    ] = None,
+    output_model: Annotated[
+        Path, typer.Argument(metavar="OUT", help="Where to write the quantized model (a file, not IN).")
+    ],
+    mode: Mode = ModeName.int8,
+    preset: Preset = None,
     model_id: Annotated[
         str | None, typer.Option(help="Registry ID to check the result's inputs, output and dimension against.")
     ] = None,
 ) -> None:
     """Quantize one model (chapter 28A's script interface, fixed). The output is loaded and run
-    once before it is moved into place; on failure OUT is left untouched."""
-    from harness.models.quantize import quantize_file, resolve_preset
+    once before it is moved into place; on failure OUT is left untouched, and nothing is written
+    beside IN."""
+    from harness.fileio import check_output_file, sweep_stale_partials
+    from harness.models.quantize import check_not_input, quantize_file, resolve_preset
     from harness.models.registry import load_registry
 
     chosen = resolve_preset(mode, preset)
+    check_output_file(output_model, "OUT")
+    check_not_input(input_model, output_model)
     spec = load_registry().get(model_id) if model_id else None
+    sweep_stale_partials(output_model.parent, STALE_PARTIAL_SECONDS, only_for={output_model.name})
     say(f"{input_model} -> {output_model}: {chosen.description}")
     quantize_file(input_model, output_model, chosen, spec=spec)
     before, after = input_model.stat().st_size, output_model.stat().st_size
@@ -79,27 +101,36 @@ def quantize_all(
         Path,
         typer.Argument(help="Folder holding FP32 originals named as in the registry (e.g. all-MiniLM-L6-v2.onnx)."),
     ] = Path("models/originals"),
-    mode: Annotated[str, typer.Option(help="int8 or fp16.")] = "int8",
-    preset: Annotated[str | None, typer.Option(help="INT8 recipe: arm64, x86 or chapter.")] = None,
-    output_dir: Annotated[Path, typer.Option(help="Where <AVA-ID>-<MODE>.onnx files go.")] = Path("models/quantized"),
+    mode: Mode = ModeName.int8,
+    preset: Preset = None,
+    output_dir: Annotated[
+        Path,
+        typer.Option(
+            help="Where <AVA-ID>-<MODE>.onnx files go (<AVA-ID>-<MODE>@<preset>.onnx for a preset other than"
+            " the mode's default)."
+        ),
+    ] = Path("models/quantized"),
 ) -> None:
     """Quantize every registered original found in DIRECTORY, writing AVA-named variants."""
     from harness.errors import InputError
-    from harness.models.quantize import quantize_file, resolve_preset
+    from harness.fileio import check_output_dir, sweep_stale_partials
+    from harness.models.quantize import preset_file_name, quantize_file, resolve_preset
     from harness.models.registry import load_registry
 
     chosen = resolve_preset(mode, preset)
     registry = load_registry()
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory")
+    check_output_dir(output_dir, "--output-dir")
     jobs = []
     for spec in registry.models.values():
         source = directory / f"{spec.original}.onnx"
         if not spec.unavailable and source.is_file():
-            variant = registry.get(f"{spec.id}-{mode.upper()}")
-            jobs.append((source, output_dir / f"{variant.id}.onnx", variant))
+            variant = registry.get(f"{spec.id}-{chosen.mode.upper()}")
+            jobs.append((source, output_dir / preset_file_name(variant.id, chosen), variant))
     if not jobs:
         raise InputError(f"{directory}: no registered original model (*.onnx named as in models/registry.toml)")
+    sweep_stale_partials(output_dir, STALE_PARTIAL_SECONDS, only_for={target.name for _, target, _ in jobs})
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:

@@ -8,7 +8,10 @@ INT8 defaults to per-channel symmetric weights (0.992 vs 0.968 mean cosine, same
 
 from __future__ import annotations
 
+import enum
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,6 +100,38 @@ PRESETS: dict[str, QuantizationPreset] = {
 }
 DEFAULT_PRESET = {"int8": "arm64", "fp16": "fp16"}
 
+# The choices the command line shows in --help (built from the tables above, so they cannot drift).
+ModeName = enum.StrEnum("ModeName", {name: name for name in DEFAULT_PRESET})  # type: ignore[misc]
+PresetName = enum.StrEnum("PresetName", {name: name for name in PRESETS})  # type: ignore[misc]
+
+
+def parse_mode(value: object) -> str:
+    """A --mode value (any case) as its canonical name; anything else is an InputError naming the
+    choices. Usable as a Typer `parser=`, so a bad value is one line before any work."""
+    name = str(getattr(value, "value", value)).lower()
+    if name not in DEFAULT_PRESET:
+        raise InputError(f"--mode {value!s}: unknown mode; use {' or '.join(DEFAULT_PRESET)}")
+    return name
+
+
+def parse_preset(value: object) -> str:
+    """A --preset value as a known preset name, or an InputError naming the choices."""
+    name = str(getattr(value, "value", value))
+    if name not in PRESETS:
+        raise InputError(f"--preset {name}: unknown preset; choose from {', '.join(PRESETS)}")
+    return name
+
+
+def is_default_preset(preset: QuantizationPreset) -> bool:
+    return DEFAULT_PRESET[preset.mode] == preset.name
+
+
+def preset_file_name(model_id: str, preset: QuantizationPreset) -> str:
+    """The file a variant quantized with `preset` is kept in: `<ID>.onnx` (the name the app loads)
+    for its mode's default preset, `<ID>@<preset>.onnx` for any other, so a comparison recipe never
+    replaces the file that is deployed. '@' never occurs in a model ID, so no ID's file is hit."""
+    return f"{model_id}.onnx" if is_default_preset(preset) else f"{model_id}@{preset.name}.onnx"
+
 
 def resolve_preset(mode: str, preset: str | None = None) -> QuantizationPreset:
     mode = mode.lower()
@@ -107,7 +142,7 @@ def resolve_preset(mode: str, preset: str | None = None) -> QuantizationPreset:
     if chosen is None:
         raise InputError(f"unknown preset {name!r}: choose from {', '.join(PRESETS)}")
     if chosen.mode != mode:
-        raise InputError(f"preset {name!r} is a {chosen.mode} preset, not {mode}")
+        raise InputError(f"preset {name!r} is an {chosen.mode} preset, not {mode}")
     return chosen
 
 
@@ -122,9 +157,8 @@ def quantize_file(
     """Quantize `source` into `output`. The result is loaded and run once (against `spec` when
     given) before it is renamed into place; on failure `output` is untouched."""
     source, output = Path(source), Path(output)
+    check_not_input(source, output)
     model = read_onnx(source)
-    if source.resolve() == output.resolve():
-        raise InputError(f"{output}: output would overwrite the input model")
     quantized_ops = QUANTIZED_OP_TYPES.intersection(node.op_type for node in model.graph.node)
     if quantized_ops:
         raise InputError(f"{source}: is quantized already (has {', '.join(sorted(quantized_ops))} nodes)")
@@ -148,7 +182,17 @@ def quantize_file(
     return output
 
 
+def check_not_input(source: Path, output: Path) -> None:
+    """OUT must not be IN (the same path, a link to it, or a hard link of it)."""
+    same = os.path.samefile(source, output) if source.exists() and output.exists() else False
+    if same or Path(os.path.abspath(source)).resolve() == Path(os.path.abspath(output)).resolve():
+        raise InputError(f"{output}: is the input model; write the quantized model to another file")
+
+
 def _quantize_int8(source: Path, target: Path, preset: QuantizationPreset) -> None:
+    """ONNX Runtime writes a shape-inferred copy, `<input>-inferred.onnx`, beside the model it is
+    given (and leaves it there if interrupted, or fails in a read-only folder), so it is given a
+    link to `source` in a private temporary folder instead: the input's folder is never written."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     extra: dict[str, object] = {
@@ -158,16 +202,19 @@ def _quantize_int8(source: Path, target: Path, preset: QuantizationPreset) -> No
     }
     # quantize_dynamic logs a pre-processing hint on every call; the harness reports instead.
     logging.getLogger().setLevel(logging.ERROR)
-    quantize_dynamic(
-        model_input=str(source),
-        model_output=str(target),
-        weight_type=QuantType.QInt8,
-        per_channel=preset.per_channel,
-        reduce_range=preset.reduce_range,
-        op_types_to_quantize=list(preset.op_types_to_quantize) if preset.op_types_to_quantize else None,
-        nodes_to_exclude=list(preset.nodes_to_exclude) or None,
-        extra_options=extra,
-    )
+    with tempfile.TemporaryDirectory(prefix="ava-quantize-") as work:
+        staged = Path(work) / "model.onnx"
+        staged.symlink_to(Path(source).resolve())
+        quantize_dynamic(
+            model_input=str(staged),
+            model_output=str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=preset.per_channel,
+            reduce_range=preset.reduce_range,
+            op_types_to_quantize=list(preset.op_types_to_quantize) if preset.op_types_to_quantize else None,
+            nodes_to_exclude=list(preset.nodes_to_exclude) or None,
+            extra_options=extra,
+        )
 
 
 def _convert_fp16(model, target: Path, preset: QuantizationPreset) -> None:

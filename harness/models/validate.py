@@ -29,6 +29,8 @@ def read_onnx(path: Path, label: str | None = None):  # -> onnx.ModelProto
 
     path = Path(path)
     name = label or str(path)
+    if path.is_dir():
+        raise InputError(f"{name}: is a directory, not an ONNX model file")
     if not path.is_file():
         raise InputError(f"{name}: file not found")
     if path.stat().st_size == 0:
@@ -39,6 +41,8 @@ def read_onnx(path: Path, label: str | None = None):  # -> onnx.ModelProto
         raise InputError(f"{name}: not an ONNX model or truncated ({type(err).__name__})") from None
     if not model.graph.node:
         raise InputError(f"{name}: not an ONNX model (no graph nodes; is it truncated?)")
+    if any(onnx.external_data_helper.uses_external_data(t) for t in model.graph.initializer):
+        raise InputError(f"{name}: keeps its weights in external data files; give a single-file ONNX model")
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as err:
