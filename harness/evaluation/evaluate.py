@@ -18,6 +18,7 @@ from harness.evaluation.metrics import cosine_rows, retrieval_metrics, spearman
 from harness.fileio import sha256_file
 from harness.gates import Gate, QualityGates
 from harness.models.registry import ModelSpec
+from harness.models.store import recorded_preset
 from harness.settings import CACHE_DIR
 
 Progress = Callable[[str], None]
@@ -39,6 +40,8 @@ class EvalReport:
     latency_ms: dict[str, float] = field(default_factory=dict)
     truncated_texts: int = 0
     gates: list[Gate] = field(default_factory=list)
+    # The quantization preset that produced the candidate file (None: FP32, or not known).
+    preset: str | None = None
 
     @property
     def size_ratio(self) -> float:
@@ -131,7 +134,10 @@ def evaluate(
     progress: Progress = lambda _msg: None,
     cache: EmbeddingCache | None = None,
     batch_size: int = 1,
+    preset: str | None = None,
 ) -> EvalReport:
+    """`preset` names the recipe behind the candidate file in the report; when None, the model
+    store's record beside a quantized candidate says (harness.models.store.recorded_preset)."""
     cache = cache or EmbeddingCache()
     # The candidate runs one text at a time, as the app's embed(text) does: dynamic INT8 scales
     # activations per tensor, so batching with padding shifts INT8 results (FP32 is unaffected).
@@ -147,6 +153,7 @@ def evaluate(
         model_sha256=candidate_sha,
         size_bytes=candidate.model_path.stat().st_size,
         baseline_size_bytes=baseline.model_path.stat().st_size,
+        preset=preset or (recorded_preset(candidate.model_path) if candidate_spec.is_quantized else None),
     )
     progress("chapter 28A tests 1-4")
     report.chapter_tests = chapter.run_tests(candidate, baseline)
