@@ -5,11 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.reports.formatting import as_finite, fmt_bytes, fmt_cos, fmt_ms, fmt_pct, fmt_value, gate_message
+from harness.reports.formatting import (
+    as_finite,
+    as_text,
+    clean_text,
+    fmt_bytes,
+    fmt_cos,
+    fmt_kb,
+    fmt_ms,
+    fmt_pct,
+    fmt_value,
+    gate_message,
+    terminal_text,
+)
 from harness.signoff.results import Gate
 
 
-@pytest.mark.parametrize("value", [None, True, float("nan"), float("-inf"), "abc", [1]])
+@pytest.mark.parametrize("value", [None, True, float("nan"), float("-inf"), "abc", [1], 10**400, "1e400", object()])
 def test_as_finite_rejects_what_is_not_a_measurement(value: object) -> None:
     assert as_finite(value) is None
 
@@ -43,3 +55,37 @@ def test_gate_message_with_and_without_detail() -> None:
     assert gate_message(Gate("latency_p50_ms", True, None, 250.0, "no samples")) == (
         "latency_p50_ms: — vs threshold 250 (no samples)"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (10**400, "1e+400"),
+        (-(10**5000), "-1e+5000"),
+        (10**15, "1e+15"),
+        (10**15 - 1, "999999999999999"),
+        (1.7e308, "1.7e+308"),
+    ],
+    ids=["1e400", "-1e5000", "1e15", "1e15-1", "1.7e308"],
+)
+def test_huge_numbers_print_short(value: object, text: str) -> None:
+    assert fmt_value(value) == text
+
+
+def test_cells_stay_short_for_absurd_figures() -> None:
+    assert fmt_ms(1.7e308) == "1.700e+308" and fmt_cos(-1e300) == "-1.000e+300"
+    assert fmt_bytes(10**400) == "—" and fmt_kb("lots") == "—" and fmt_kb(148_220) == "144.7 MB"
+    assert fmt_kb(-5) == "-0.0 MB"  # shown as the device said it, not hidden
+
+
+def test_text_of_anything_never_raises() -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError
+
+    assert as_text(Unprintable()) == "<unprintable Unprintable>"
+    assert as_text(b"\xff") == "\ufffd" and as_text(None) == ""
+    assert clean_text("a\x00b\r\nc\x1b[2J\ud800\uffff\td") == "ab\nc[2J\ufffd\td"
+    assert terminal_text("a\nb\x9b\u202ec") == "a bc"
+    assert clean_text("x" * 100, 40) == "x" * 17 + "… [83 more characters]"
+    assert len(clean_text("x" * 10**6, 2000)) <= 2000
