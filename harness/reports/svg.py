@@ -1,5 +1,10 @@
 """Inline SVG plots for signoff.html: the parity-cosine histogram and the per-text latency plot.
-Hand-written SVG keeps the page self-contained and offline: no JS library, no matplotlib."""
+Hand-written SVG keeps the page self-contained and offline: no JS library, no matplotlib.
+
+A plot draws only what can be drawn and says what it left out: values that are not finite or out
+of range (a cosine outside -1..1, a latency below 0 or above MAX_LATENCY_MS) are skipped and
+counted in a note under the plot; at most MAX_DOTS samples per row are drawn as dots (evenly
+chosen, the box and whiskers still use every sample). Neither function raises on its data."""
 
 from __future__ import annotations
 
@@ -10,14 +15,32 @@ from typing import Any
 
 from markupsafe import Markup
 
-from harness.reports.formatting import as_finite
+from harness.reports.formatting import as_finite, as_text
+
+MAX_DOTS = 400  # latency dots per row; more are summarised by the box, not drawn
+MAX_LATENCY_MS = 1e7  # ~2.8 h per text: anything above is not a latency this plot can show
+_COSINE_RANGE = (-1.0 - 1e-6, 1.0 + 1e-6)  # float rounding puts a few cosines a hair above 1
 
 _SVG_FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
 _PALETTE = ("#3366cc", "#dc7633", "#2e9e5b", "#8e44ad", "#c0392b", "#17a2b8", "#b7950b", "#566573")
 
 
 def _esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(as_text(text), quote=True)
+
+
+def _drawable(values: Any, lo: float, hi: float) -> tuple[list[float], int]:
+    """The values that can be drawn (finite, within lo..hi) and how many were not."""
+    try:
+        items = list(values or [])
+    except Exception:
+        return [], 0
+    kept = [v for v in (as_finite(x) for x in items) if v is not None and lo <= v <= hi]
+    return kept, len(items) - len(kept)
+
+
+def _skipped_note(skipped: int, what: str) -> str:
+    return f" · {skipped} {what} not drawn" if skipped else ""
 
 
 def _decimals_for(span: float) -> int:
@@ -55,9 +78,11 @@ def cosine_histogram_svg(
 ) -> Markup | None:
     """Histogram of per-text parity cosines, binned on the data's own range (they cluster just
     below 1.0, so fixed 0..1 bins would put every text in one bar). None when there is no data."""
-    finite = [v for v in (as_finite(x) for x in values) if v is not None]
+    finite, skipped = _drawable(values, *_COSINE_RANGE)
     if not finite:
         return None
+    title = as_text(title)
+    threshold = as_finite(threshold)
     lo, hi = min(finite), max(finite)
     if hi - lo < 1e-9:
         # All texts identical (often exactly 1.0): a tiny window keeps one visible bar centred.
@@ -124,7 +149,8 @@ def cosine_histogram_svg(
         f'<text x="{left + plot_w / 2}" y="{h - 18}" font-size="11" text-anchor="middle">'
         f"cosine, device vs host (same model file)</text>",
         f'<text x="{left + plot_w / 2}" y="{h - 5}" font-size="10" text-anchor="middle" fill="#666">'
-        f"n={len(finite)} · min {min(finite):.6f} · {_threshold_note(threshold, min(finite))}</text>",
+        f"n={len(finite)} · min {min(finite):.6f} · {_threshold_note(threshold, min(finite))}"
+        f"{_esc(_skipped_note(skipped, 'values (not finite or outside −1…1)'))}</text>",
         f'<text transform="translate(12 {top + plot_h / 2}) rotate(-90)" font-size="11" '
         f'text-anchor="middle">texts</text>',
         "</svg>",
@@ -132,8 +158,9 @@ def cosine_histogram_svg(
     return Markup("".join(parts))
 
 
-def _shorten(text: str, limit: int) -> str:
+def _shorten(text: Any, limit: int) -> str:
     # SVG text does not wrap; a long serial would run off the plot.
+    text = as_text(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -150,10 +177,19 @@ def latency_svg(
     sample as a dot, on one shared millisecond axis so devices compare at a glance. Rows with only
     summary percentiles get p50/p90/p99 markers. None when no row has anything to draw."""
     rows = []
+    skipped = 0
     for serial, model_id, samples, summary, budget in series:
-        finite = sorted(v for v in (as_finite(x) for x in samples) if v is not None)
+        finite, dropped = _drawable(samples, 0.0, MAX_LATENCY_MS)
+        skipped += dropped
+        summary = summary if isinstance(summary, dict) else {}
         marks = {k: as_finite(summary.get(k)) for k in ("p50", "p90", "p99")}
-        rows.append((serial, model_id, finite, {k: v for k, v in marks.items() if v is not None}, budget))
+        skipped += sum(
+            summary.get(k) is not None and (v is None or not 0 <= v <= MAX_LATENCY_MS) for k, v in marks.items()
+        )
+        marks = {k: v for k, v in marks.items() if v is not None and 0 <= v <= MAX_LATENCY_MS}
+        budget = as_finite(budget)
+        budget = budget if budget is not None and 0 < budget <= MAX_LATENCY_MS else None
+        rows.append((_shorten(serial, 40), _shorten(model_id, 40), sorted(finite), marks, budget))
     if not any(r[2] or r[3] for r in rows):
         return None
 
@@ -205,7 +241,7 @@ def latency_svg(
                 f'<line x1="{x_of(med):.1f}" x2="{x_of(med):.1f}" y1="{mid - 10:.1f}" y2="{mid + 10:.1f}" '
                 f'stroke="{color}" stroke-width="2.5"/>'
             )
-            for n, value in enumerate(samples):
+            for n, value in _thinned(samples):
                 # Deterministic jitter: the same run renders the same page.
                 jitter = ((n * 7919) % 13 - 6) * 1.1
                 parts.append(
@@ -238,10 +274,25 @@ def latency_svg(
     parts += [
         f'<line x1="{label_w}" x2="{label_w + plot_w}" y1="{axis_y}" y2="{axis_y}" stroke="#333"/>',
         f'<text x="{label_w + plot_w / 2}" y="{axis_y + 32}" font-size="11" text-anchor="middle">'
-        f"milliseconds per text · {_budget_note(budgets, hi)}</text>",
+        f"milliseconds per text · {_budget_note(budgets, hi)}"
+        f"{_esc(_skipped_note(skipped, 'values (not finite, negative or over 10⁷ ms)'))}"
+        f"{_esc(_dots_note(rows))}</text>",
         "</svg>",
     ]
     return Markup("".join(parts))
+
+
+def _thinned(samples: Sequence[float]) -> list[tuple[int, float]]:
+    """At most MAX_DOTS (index, value) pairs, evenly spread over the sorted samples."""
+    if len(samples) <= MAX_DOTS:
+        return list(enumerate(samples))
+    step = len(samples) / MAX_DOTS
+    return [(n, samples[int(n * step)]) for n in range(MAX_DOTS)]
+
+
+def _dots_note(rows: Sequence[tuple[Any, ...]]) -> str:
+    thinned = sum(len(r[2]) > MAX_DOTS for r in rows)
+    return f" · dots: {MAX_DOTS} per row on {thinned} row(s) with more samples" if thinned else ""
 
 
 def _budget_note(budgets: Sequence[float], axis_max: float) -> str:

@@ -35,3 +35,22 @@ def test_latency_plot_none_without_data_and_far_budget_noted() -> None:
     assert latency_svg([("emulator-5554", "M", [float("nan")], {}, None)]) is None
     svg = str(latency_svg([("emulator-5554", "M", [10.0], {}, 5000.0)]))
     assert "p50 budget 5000 ms is off this scale" in svg
+
+
+def test_plots_skip_what_cannot_be_drawn_and_say_so() -> None:
+    svg = str(cosine_histogram_svg([0.9999, 1.0, 1e308, -1e308, float("nan"), 10**400, "x"], threshold=10**400))
+    assert "5 values (not finite or outside −1…1) not drawn" in svg and "n=2" in svg
+    rows = [("s", "M", [10.0, -1.0, 1.7e308, 20.0], {"p50": 1e300}, float("inf"))]
+    svg = str(latency_svg(rows))  # type: ignore[arg-type]
+    assert "3 values (not finite, negative or over 10⁷ ms) not drawn" in svg and "n=2" in svg
+
+
+def test_latency_dots_are_bounded() -> None:
+    svg = str(latency_svg([("s", "M", [float(i) for i in range(10_000)], {}, 250.0)]))
+    assert svg.count("<circle") == 400 and "n=10000" in svg
+    assert "dots: 400 per row on 1 row(s) with more samples" in svg
+
+
+def test_plots_take_junk_containers() -> None:
+    assert cosine_histogram_svg(None) is None  # type: ignore[arg-type]
+    assert latency_svg([("s", "M", None, None, None)]) is None  # type: ignore[list-item]
