@@ -91,8 +91,10 @@ def test_a_file_that_fails_verification_leaves_the_previous_report(
     before = {key: path.read_bytes() for key, path in first.items()}
     run.devices[0].status = "failed"
     monkeypatch.setattr(writers, "render_html", lambda _run: "<html><body>cut off mid-")
-    with pytest.raises(ValueError, match="HTML is incomplete"):
+    with pytest.raises(writers.ReportWriteError, match=r"signoff.html: not written .*HTML is incomplete") as err:
         write_reports(run, folder)
     assert first["html"].read_bytes() == before["html"]  # the complete page from the first run
     assert first["json"].read_bytes() != before["json"]  # written before the HTML, so it is the new run
+    assert first["manifest"].read_bytes() != before["manifest"]  # written after the HTML failed
+    assert set(err.value.files.written) == {"json", "junit", "manifest"} and set(err.value.files.failed) == {"html"}
     assert sorted(p.name for p in folder.iterdir()) == sorted(path.name for path in first.values())
