@@ -1,8 +1,11 @@
 """signoff.html: one self-contained page (no scripts, no network) rendered from
-templates/signoff.html.j2; the plots are inline SVG from svg.py."""
+templates/signoff.html.j2; the plots are inline SVG from svg.py. The run is read through
+`sanitized`; every value goes out autoescaped and, through the `finalize` hook, cleaned and
+bounded (CELL_LIMIT characters), so no device value can break the page or the writer."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -14,22 +17,40 @@ from harness.reports.formatting import (
     PROP_RELEASE,
     PROP_SDK,
     as_finite,
+    clean_text,
     device_label,
     fmt_bytes,
     fmt_cos,
+    fmt_kb,
     fmt_ms,
     fmt_pct,
+    fmt_seconds,
     fmt_value,
     needs_attention,
 )
 from harness.reports.json_report import summarize
+from harness.reports.sanitize import sanitized
 from harness.reports.svg import cosine_histogram_svg, latency_svg
+from harness.reports.verdict import verdict_of
 from harness.signoff.results import DeviceRun, ModelOnDevice, SignoffRun
 
 HTML_TEMPLATE = "signoff.html.j2"
+CELL_LIMIT = 4000  # characters of one value on the page; signoff.json keeps more
+TABLE_ROWS = 300  # rows of one flattened health / instrumentation / settings table
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup) or value is None or isinstance(value, bool | int | float):
+        return value
+    return clean_text(value, CELL_LIMIT)
 
 
 def render_html(run: SignoffRun) -> str:
+    return _environment().get_template(HTML_TEMPLATE).render(**_html_context(sanitized(run)))
+
+
+@functools.cache
+def _environment() -> Environment:
     # autoescape=True rather than select_autoescape: the template is *.html.j2, which
     # select_autoescape's extension check would not treat as HTML.
     env = Environment(
@@ -38,14 +59,16 @@ def render_html(run: SignoffRun) -> str:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters["value"] = fmt_value
     env.filters["cos"] = fmt_cos
     env.filters["ms"] = fmt_ms
     env.filters["pct"] = fmt_pct
     env.filters["mb"] = fmt_bytes
+    env.filters["kb"] = fmt_kb
     env.filters["breakable"] = _breakable
-    return env.get_template(HTML_TEMPLATE).render(**_html_context(run))
+    return env
 
 
 def _html_context(run: SignoffRun) -> dict[str, Any]:
@@ -65,6 +88,7 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
         flat = _flatten(model.quality)
         quality_keys += [k for k in flat if k not in quality_keys]
         host_rows.append({"model": model, "quality": flat})
+    quality_keys = quality_keys[:TABLE_ROWS]
     cosine_series = [
         (f"{d.serial} · {m.model_id}", m.parity_cosines, _gate_threshold(m, "parity_min_cosine"))
         for d in run.devices
@@ -77,6 +101,7 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
     ]
     return {
         "run": run,
+        "verdict": verdict_of(run),
         "summary": summarize(run),
         "matrix": matrix,
         "host_rows": host_rows,
@@ -88,13 +113,21 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
             for label, values, threshold in cosine_series
         ],
         "latency_plot": latency_svg(latency_series),
-        "settings": _flatten(run.settings),
+        "settings": _bounded_rows(_flatten(run.settings)),
     }
 
 
 def _breakable(text: str) -> Markup:
     # Flattened quality keys are long dotted names; let headers wrap at the dots, not mid-word.
     return Markup("<wbr>").join(re.split(r"(?<=[._])", str(text)))
+
+
+def _bounded_rows(flat: dict[str, Any]) -> dict[str, Any]:
+    if len(flat) <= TABLE_ROWS:
+        return flat
+    kept = dict(list(flat.items())[:TABLE_ROWS])
+    kept["…"] = f"{len(flat) - TABLE_ROWS} more entries in signoff.json"
+    return kept
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -119,10 +152,10 @@ def _device_info(device: DeviceRun) -> dict[str, Any]:
             "release": device.props.get(PROP_RELEASE, ""),
             "server": device.server,
             "stage": device.stage,
-            "seconds": f"{device.seconds:.1f}" if as_finite(device.seconds) is not None else "",
+            "seconds": fmt_seconds(device.seconds),
         },
-        "health": _flatten(device.health),
-        "instrumentation": _flatten(device.instrumentation),
+        "health": _bounded_rows(_flatten(device.health)),
+        "instrumentation": _bounded_rows(_flatten(device.instrumentation)),
     }
 
 

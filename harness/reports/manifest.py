@@ -17,6 +17,8 @@ from harness.gates import Gate
 from harness.models.registry import ModelSpec
 from harness.reports.formatting import PROP_ABI, PROP_RELEASE, PROP_SDK, as_finite
 from harness.reports.json_report import summarize
+from harness.reports.sanitize import sanitized
+from harness.reports.verdict import verdict_of
 from harness.signoff.results import DeviceRun, HostModel, ModelOnDevice, SignoffRun
 
 QUANTIZATION_TYPES = ("INT8", "FP16")
@@ -100,7 +102,10 @@ def write_manifest(
 
 def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
     """The release manifest: chapter 28A.7 ModelConfig per model, with the host quality and each
-    device's measured parity and latency, plus the devices and versions it was signed off on."""
+    device's measured parity and latency, plus the devices and versions it was signed off on.
+    `passed` is true only for a passing verdict; `verdict` and `exitCode` say which other one."""
+    run = sanitized(run)
+    verdict = verdict_of(run)
     host_ids = [m.model_id for m in run.models]
     device_only: dict[str, ModelOnDevice] = {}
     for device in run.devices:
@@ -114,7 +119,10 @@ def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
         "createdAt": run.created_at,
         "harnessVersion": run.harness_version,
         "onnxruntimeVersion": run.onnxruntime_version,
-        "passed": run.passed,
+        "passed": verdict.passed,
+        "verdict": verdict.status,
+        "exitCode": int(verdict.exit_code),
+        "headline": verdict.headline,
         "summary": summarize(run),
         "models": models,
         "devices": [
@@ -125,7 +133,7 @@ def build_signoff_manifest(run: SignoffRun) -> dict[str, Any]:
                 "sdk": d.props.get(PROP_SDK),
                 "release": d.props.get(PROP_RELEASE),
                 "status": d.status,
-                "passed": d.passed,
+                "passed": d.passed and all(m.passed for m in d.models),
                 "error": d.error,
                 "stage": d.stage,
                 "ortVersions": sorted({m.ort_version for m in d.models if m.ort_version}),
@@ -165,6 +173,8 @@ def _device_measurement(device: DeviceRun, model: ModelOnDevice, host_sha256: st
         "serial": device.serial,
         "deviceModel": device.model_name,
         "passed": model.passed,
+        "judged": model.judged,
+        "error": model.error,
         "sha256Matches": model.sha256 == host_sha256,
         "pushed": model.pushed,
         "parityReference": model.reference,

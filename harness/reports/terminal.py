@@ -1,5 +1,6 @@
 """What the CLI prints: the eval command's tables (chapter 28A's "Quality Impact" and "Size
-Reduction", measured) and the sign-off summary (device x model table, errors, PASS or FAIL)."""
+Reduction", measured) and the sign-off summary (verdict headline, device x model table, failed
+gates, what could not be judged)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.evaluation.evaluate import EvalReport
-from harness.reports.formatting import device_label, fmt_cos, fmt_ms, fmt_pct, gate_message, needs_attention
-from harness.reports.json_report import summarize
+from harness.reports.formatting import device_label, fmt_cos, fmt_ms, fmt_pct, terminal_text
+from harness.reports.sanitize import sanitized
+from harness.reports.verdict import verdict_of
 from harness.signoff.results import SignoffRun
 
 
@@ -64,8 +66,16 @@ def print_eval_tables(console: Console, reports: Sequence[EvalReport]) -> None:
 
 
 def print_summary(run: SignoffRun, console: Console) -> None:
-    """Device × model table, device errors in red, host gate failures, then PASS or FAIL."""
-    table = Table(title=f"Sign-off {run.run_id}")
+    """The headline first (PASS, FAIL, NO VERDICT or INTERRUPTED, and why), then the device x model
+    table, then what kept the run from passing: each failed gate (name, value, threshold), each
+    device or model that could not be judged, with its reason. The run is read through
+    `sanitized` and every device string goes out through `terminal_text` inside a rich Text: no
+    control character, escape sequence or markup from a device reaches the terminal. Never
+    raises on the run's data."""
+    run = sanitized(run)
+    verdict = verdict_of(run)
+    console.print(_plain(verdict.headline, 2 * LINE, _VERDICT_STYLE.get(verdict.status, "bold yellow")))
+    table = Table(title=_plain(f"Sign-off {run.run_id}", CELL))
     for column in (
         "Device",
         "Model",
@@ -79,46 +89,60 @@ def print_summary(run: SignoffRun, console: Console) -> None:
     ):
         table.add_column(column, no_wrap=column in ("Model", "p50/p90 ms"))
     for device in run.devices:
-        label = Text(device_label(device))
+        label = _plain(device_label(device))
         if not device.models:
             table.add_row(label, Text("—"), _status_text(device.status), *[Text("—")] * 6)
         for model in device.models:
             latency = model.latency_ms
-            failed = [g.name for g in model.gates if not g.passed] or (["no gates"] if not model.gates else [])
+            if not model.judged:
+                status, why = "not judged", model.error or "no gates were evaluated"
+            else:
+                status, why = (
+                    ("passed" if model.passed else "failed"),
+                    ", ".join(g.name for g in model.gates if not g.passed),
+                )
             table.add_row(
                 label,
-                Text(model.model_id),
-                _status_text("passed" if model.passed else "failed"),
+                _plain(model.model_id),
+                _status_text(status),
                 Text(fmt_cos(model.parity.get("min_cosine"))),
                 Text(fmt_pct(model.end_to_end.get("token_agreement"))),
                 Text(fmt_cos(model.vs_fp32.get("mean_cosine"))),
                 Text(f"{fmt_ms(latency.get('p50'))} / {fmt_ms(latency.get('p90'))}"),
                 Text(fmt_ms(latency.get("load_ms"))),
-                Text(", ".join(failed) or "—", style="red" if failed else ""),
+                _plain(why or "—", CELL, "red" if why else ""),
             )
     if run.devices:
         console.print(table)
     else:
         console.print(Text("No devices ran.", style="bold red"))
-    for device in run.devices:
-        if needs_attention(device):
-            stage = f" [{device.stage}]" if device.stage else ""
-            console.print(Text(f"{device.serial}{stage}: {device.error or device.status}", style="red"))
-    for model in run.models:
-        for gate in model.gates:
-            if not gate.passed:
-                console.print(Text(f"host {model.model_id}: {gate_message(gate)}", style="red"))
-    counts = summarize(run)
-    verdict = "PASS" if run.passed else "FAIL"
-    console.print(
-        Text(
-            f"{verdict}: {counts['devices']['passed']}/{counts['devices']['total']} devices passed, "
-            f"{counts['gates']['failed']} of {counts['gates']['total']} gates failed",
-            style="bold green" if run.passed else "bold red",
-        )
-    )
+    if verdict.failed_gates:
+        console.print(Text("Failed gates:", style="bold red"))
+        for failed in verdict.failed_gates:
+            console.print(_plain(f"  {failed.line()}", LINE, "red"))
+    stages = {d.serial: d.stage for d in run.devices if d.stage and d.stage != "done"}
+    for title, items, style in (
+        ("Failed devices (no failed gate):", verdict.failed_devices, "red"),
+        ("Not judged:", verdict.unjudged, "yellow"),
+    ):
+        if items:
+            console.print(Text(title, style=f"bold {style}"))
+        for item in items:
+            where = f"{item.where} [{stages[item.where]}]" if not item.model_id and item.where in stages else item.where
+            line = f"  {where} · {item.model_id}: {item.reason}" if item.model_id else f"  {where}: {item.reason}"
+            console.print(_plain(line, LINE, style))
+
+
+_VERDICT_STYLE = {"passed": "bold green", "failed": "bold red"}
+CELL = 60  # characters of one device string in a table cell
+LINE = 300  # characters of one failed-gate or reason line
+
+
+def _plain(value: object, limit: int = CELL, style: str = "") -> Text:
+    """A device string as terminal text: no markup parsed, no control character, bounded."""
+    return Text(terminal_text(value, limit), style=style)
 
 
 def _status_text(status: str) -> Text:
     style = {"passed": "green", "failed": "red", "error": "bold red"}.get(status, "yellow")
-    return Text(status, style=style)
+    return _plain(status, 20, style)

@@ -27,15 +27,23 @@ def test_print_summary_table_errors_and_verdict(run: SignoffRun) -> None:
         "412.0",
     ):
         assert expected in text, expected
-    assert text.rstrip().splitlines()[-1].startswith("FAIL: 1/3 devices passed, 1 of 20 gates failed")
-    error_line = next(line for line in styled.splitlines() if "went offline" in line)
-    assert error_line.startswith("\x1b[31m")  # the device error is red
+    lines = text.splitlines()
+    assert lines[0].startswith("NO VERDICT: 1 of 3 devices could not be judged (emulator-5556: adb: device")
+    assert lines[0].endswith("; also 1 gate failed on 1 device")
+    # Under the table: the failed gate with its value and threshold, then what was not judged.
+    failed = lines.index("Failed gates:")
+    assert lines[failed + 1] == (
+        f"  {FAILING_SERIAL} · {FAST} · parity_min_cosine: 0.99862 vs threshold 0.999 (vs x86_64 host)"
+    )
+    assert lines[failed + 2] == "Not judged:"
+    error_line = next(line for line in styled.splitlines() if "went offline" in line and "[push]" in line)
+    assert error_line.startswith("\x1b[33m")  # what kept the verdict is yellow
 
     passing = make_run()
     passing.devices = passing.devices[:1]
     console = Console(record=True, width=220, file=open(os.devnull, "w"))  # noqa: SIM115
     print_summary(passing, console)
-    assert console.export_text().rstrip().splitlines()[-1].startswith("PASS: 1/1 devices passed")
+    assert console.export_text().splitlines()[0] == "PASS: 1 of 1 device passed, 12 of 12 gates passed"
 
 
 def test_eval_tables_show_retention_gates_and_missing_figures() -> None:
