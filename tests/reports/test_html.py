@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from harness.reports.writers import write_reports
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -75,3 +79,25 @@ def test_html_renders_in_headless_chromium(written: dict[str, Path], tmp_path: P
     assert png.stat().st_size > 10_000
     if os.environ.get("AVA_KEEP_SCREENSHOT"):
         shutil.copy(png, os.environ["AVA_KEEP_SCREENSHOT"])
+
+
+def test_hostile_strings_are_escaped_and_cleaned_in_the_page_and_junit(tmp_path: Path) -> None:
+    from .conftest import make_run
+    from .hostile import STRINGS
+
+    run = make_run()
+    galaxy, offline = run.devices[1], run.devices[2]
+    hostile = [s for s in STRINGS if isinstance(s, str)]
+    galaxy.props["ro.product.model"] = "<script>alert(1)</script>"
+    galaxy.models[0].model_id = "[/bold]</td><img src=x onerror=alert(2)>"
+    offline.error = " ".join(s[:100] for s in hostile)
+    offline.health = {s[:50]: s for s in hostile}
+    written = write_reports(run, tmp_path)
+    page = written["html"].read_text(encoding="utf-8")
+    assert "<script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "[/bold]&lt;/td&gt;&lt;img" in page
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]", page)
+    assert "{{ 7*7 }}" in page  # data is never a template
+    junit = written["junit"].read_text(encoding="utf-8")
+    ET.fromstring(junit.encode())
+    assert "\x1b" not in junit

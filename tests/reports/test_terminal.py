@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 
 from rich.console import Console
 
@@ -68,3 +70,22 @@ def test_eval_tables_show_retention_gates_and_missing_figures() -> None:
     for cell in ("90.9 MB", "23.0 MB", "25.3% (-75%)", "4.20 (9.10)", "2.17x"):
         assert cell in size_row, cell
     assert lines[-1] == "3 text(s) longer than the model's maximum length were truncated."
+
+
+def test_device_strings_reach_the_terminal_as_plain_text() -> None:
+    run = make_run()
+    galaxy, offline = run.devices[1], run.devices[2]
+    galaxy.props["ro.product.model"] = "[/bold]"  # closing an unopened tag: MarkupError in rich
+    galaxy.models[0].model_id = "[link=https://evil.example]M[/link]"
+    galaxy.models[1].gates[0].detail = "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\"
+    offline.error = "\x1b[2J\x1b[Hcleared \x1b]0;pwned\x07 \u202eevil \ud800"
+    offline.serial = "emulator-5556\x1b[31m"
+    console = Console(file=io.StringIO(), width=250, force_terminal=True, color_system="truecolor")
+    print_summary(run, console)
+    raw = console.file.getvalue()
+    assert "\x1b]" not in raw and "\x07" not in raw and "\x1b[2J" not in raw and "\u202e" not in raw
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", raw)
+    assert "\x1b" not in shown
+    assert f"{FAILING_SERIAL} ([/bold])" in shown
+    assert "[link=https://evil.example]M[/link]" in shown
+    assert "[2J[Hcleared ]0;pwned evil \ufffd" in shown
