@@ -6,14 +6,19 @@ settings), so a default changes in one place and `--help` shows it.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, RunSettings
+from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, MODES, RunSettings
 from harness.gates import ParityGates
+from harness.reference.choice import Reference as ReferenceChoice
 from harness.settings import REPORTS_DIR
+
+# What the device embeds: the choices come from the device contract.
+RunMode = StrEnum("RunMode", {mode: mode for mode in MODES})
 
 _PARITY = ParityGates()
 _SETTINGS = RunSettings()
@@ -41,6 +46,13 @@ Preset = Annotated[str | None, typer.Option(help="INT8 recipe if a variant must 
 MinParityCosine = Annotated[float, typer.Option(help="Gate: minimum device-vs-host cosine for the same model file.")]
 LatencyBudgetMs = Annotated[float, typer.Option(help="Gate: maximum p50 latency per text on the device, ms.")]
 ReportsDir = Annotated[Path, typer.Option(help="Reports go to REPORTS_DIR/<run-id>/.")]
+GateLatencyOnEmulators = Annotated[
+    bool,
+    typer.Option(
+        help="Gate latency on emulated devices too (virtual devices, Android emulators). By default their latency"
+        " is measured and shown but not gated: an emulator's speed says nothing about a phone's."
+    ),
+]
 HostEvalLimit = Annotated[
     int | None, typer.Option(help="Host evaluation on the first N STS pairs / questions only (default: full sets).")
 ]
@@ -48,14 +60,14 @@ AppPackage = Annotated[str, typer.Option(help="The app whose external files dir 
 TestPackage = Annotated[str, typer.Option(help="The instrumentation (androidTest) package.")]
 Runner = Annotated[str, typer.Option(help="The instrumentation runner class.")]
 Reference = Annotated[
-    str,
+    ReferenceChoice,
     typer.Option(
         help="Kernels the device's output is held against: auto (the device's ABI decides: ARM64 reference for"
         " INT8 on arm64 devices), host, or arm64."
     ),
 ]
 
-DEFAULT_MODE = _SETTINGS.mode
+DEFAULT_MODE = RunMode(_SETTINGS.mode)
 DEFAULT_ITERATIONS = _SETTINGS.iterations
 DEFAULT_WARMUP = _SETTINGS.warmup
 DEFAULT_THREADS = _SETTINGS.threads
@@ -65,4 +77,4 @@ DEFAULT_REPORTS_DIR = Path(REPORTS_DIR.name)  # relative: reports/ under the wor
 DEFAULT_APP = DEFAULT_APP_PACKAGE
 DEFAULT_TEST = DEFAULT_TEST_PACKAGE
 DEFAULT_RUNNER_CLASS = DEFAULT_RUNNER
-DEFAULT_REFERENCE = "auto"
+DEFAULT_REFERENCE = ReferenceChoice.AUTO

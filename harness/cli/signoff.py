@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -33,6 +35,7 @@ def _deploy_options(
     threads: int,
     min_parity_cosine: float,
     latency_budget_ms: float,
+    gate_latency_on_emulators: bool,
     **fields: Any,
 ) -> DeployOptions:
     from harness.android.adb import AdbServer
@@ -43,40 +46,67 @@ def _deploy_options(
     return DeployOptions(
         model_ids=_parse_models(models),
         servers=[AdbServer.parse(s) for s in adb_server or []],
-        settings=RunSettings(mode=mode, threads=threads, warmup=warmup, iterations=iterations),
-        parity=ParityGates(min_parity_cosine=min_parity_cosine, max_latency_p50_ms=latency_budget_ms),
+        settings=RunSettings(mode=str(mode), threads=threads, warmup=warmup, iterations=iterations),
+        parity=ParityGates(
+            min_parity_cosine=min_parity_cosine,
+            max_latency_p50_ms=latency_budget_ms,
+            gate_latency_on_emulators=gate_latency_on_emulators,
+        ),
         **fields,
     )
 
 
 def _run_signoff(devices: list[str], options: DeployOptions) -> None:
+    """Everything was checked before this point; from here on the run always ends with its
+    summary and the exit code of its verdict (see `ExitCode`), interrupted or not."""
     from harness.android.virtual import virtual_devices_for
-    from harness.errors import GateFailure
-    from harness.signoff.pipeline import attached_serials, deploy_test
-
-    with virtual_devices_for(devices, progress=say) as serials:
-        if not serials:
-            serials = attached_serials(options.servers)
-            say(f"devices: {', '.join(serials) or 'none attached'}")
-        with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(who: str, message: str) -> None:
-                if who not in tasks:
-                    tasks[who] = bar.add_task(who, total=None)
-                bar.update(tasks[who], description=f"[bold]{who}[/] {message}")
-
-            run = deploy_test(serials, options, progress)
+    from harness.errors import InputError
+    from harness.fileio import check_output_dir
     from harness.reports.terminal import print_summary
-    from harness.reports.writers import write_reports
+    from harness.reports.writers import ReportWriteError, write_reports
+    from harness.signoff.interrupts import HostWorkInterrupted, describe, signals_interrupt
+    from harness.signoff.pipeline import attached_serials, deploy_test
+    from harness.signoff.results import ExitCode
 
-    written = write_reports(run, options.reports_dir / run.run_id)
+    for serial in devices:
+        if not serial.strip():
+            raise InputError(f"--device {serial!r}: an empty serial (omit --device to use every attached device)")
+    check_output_dir(options.reports_dir, "--reports-dir")
+    with signals_interrupt():
+        try:
+            with virtual_devices_for(devices, progress=say) as serials:
+                if not serials:
+                    serials = attached_serials(options.servers)
+                    say(f"devices: {', '.join(serials) or 'none attached'}")
+                with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+                    tasks: dict[str, int] = {}
+
+                    def progress(who: str, message: str) -> None:
+                        if who not in tasks:
+                            tasks[who] = bar.add_task(who, total=None)
+                        bar.update(tasks[who], description=f"[bold]{who}[/] {message}")
+
+                    run = deploy_test(serials, options, progress)
+        except KeyboardInterrupt as interrupt:
+            raise HostWorkInterrupted(f"interrupted ({describe(interrupt)}) before any device ran") from None
+    try:
+        written: Mapping[str, Path] = write_reports(run, options.reports_dir / run.run_id)
+    except ReportWriteError as err:  # the verdict stands; the files that could be written are kept
+        console.print(f"[bold red]error:[/] {err}", highlight=False, markup=False)
+        written = err.files or {}
     print_summary(run, out)
     for name, path in written.items():
         say(f"{name}: {path}")
-    if not run.passed:
-        failing = [d.serial for d in run.devices if not d.passed]
-        raise GateFailure(f"sign-off failed on {', '.join(failing) or 'host gates'}: see {written.get('html')}")
+    code = run.exit_code
+    if code is ExitCode.GATE_FAILED:
+        failing = ", ".join(d.serial for d in run.devices if not d.passed) or "host gates"
+        console.print(f"[bold red]FAIL:[/] quality gates failed on {failing}: see {written.get('html')}")
+    elif code is ExitCode.INCOMPLETE:
+        why = run.interrupted or "; ".join(
+            f"{d.serial}: {d.error or d.status}" for d in run.devices if not d.reached_verdict
+        )
+        console.print(f"[bold red]NO VERDICT:[/] {why or 'no device ran'}", highlight=False, markup=False)
+    raise typer.Exit(int(code))
 
 
 def deploy_test_command(
@@ -90,6 +120,7 @@ def deploy_test_command(
     preset: opt.Preset = None,
     min_parity_cosine: opt.MinParityCosine = opt.DEFAULT_MIN_PARITY_COSINE,
     latency_budget_ms: opt.LatencyBudgetMs = opt.DEFAULT_LATENCY_BUDGET_MS,
+    gate_latency_on_emulators: opt.GateLatencyOnEmulators = False,
     reports_dir: opt.ReportsDir = opt.DEFAULT_REPORTS_DIR,
     host_eval_limit: opt.HostEvalLimit = None,
     app_package: opt.AppPackage = opt.DEFAULT_APP,
@@ -99,8 +130,10 @@ def deploy_test_command(
 ) -> None:
     """Quantize (cached) -> host eval (cached) -> push -> am instrument -> pull -> compare -> report.
 
-    Exit code 0 only when every gate passes on every device; reports go to reports/<run-id>/
-    (signoff.json, junit.xml, signoff.html, manifest.json)."""
+    Reports go to reports/<run-id>/ (signoff.json, junit.xml, signoff.html, manifest.json).
+    Exit codes: 0 every gate passed on every device; 1 a quality gate failed; 2 a usage or input
+    error (nothing ran); 3 a device or infrastructure error, or an interrupt, kept some verdict
+    from being reached (3 wins over 1)."""
     options = dict(locals())  # first: every parameter and nothing else
     import os
 
@@ -127,6 +160,7 @@ def lab_command(
     preset: opt.Preset = None,
     min_parity_cosine: opt.MinParityCosine = opt.DEFAULT_MIN_PARITY_COSINE,
     latency_budget_ms: opt.LatencyBudgetMs = opt.DEFAULT_LATENCY_BUDGET_MS,
+    gate_latency_on_emulators: opt.GateLatencyOnEmulators = False,
     reports_dir: opt.ReportsDir = opt.DEFAULT_REPORTS_DIR,
     host_eval_limit: opt.HostEvalLimit = None,
     app_package: opt.AppPackage = opt.DEFAULT_APP,
@@ -134,6 +168,8 @@ def lab_command(
     runner: opt.Runner = opt.DEFAULT_RUNNER_CLASS,
     reference: opt.Reference = opt.DEFAULT_REFERENCE,
 ) -> None:
-    """Device lab: the sign-off on many devices in parallel; one failing device never stops the others."""
+    """Device lab: the sign-off on many devices in parallel; one failing device never stops the others.
+
+    Exit codes as deploy-test: 0 passed, 1 a gate failed, 2 usage error, 3 no verdict on some device."""
     options = dict(locals())
     _run_signoff(options.pop("device") or [], _deploy_options(**options))
