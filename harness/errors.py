@@ -32,12 +32,18 @@ class DeviceError(HarnessError):
         command: str | None = None,
         output: str | None = None,
         exit_status: int | None = None,
+        stdout: str | None = None,
+        stderr: str | None = None,
     ) -> None:
         self.serial = serial
         self.message = message
         self.command = command
+        # `output` is what the message quotes (stderr when there was any, else stdout); stdout and
+        # stderr are kept apart when the device sent them apart (shell v2), None when unknown.
         self.output = output
         self.exit_status = exit_status
+        self.stdout = stdout
+        self.stderr = stderr
         super().__init__(f"device {serial}: {message}")
 
 
@@ -58,7 +64,45 @@ class DeviceTimeoutError(DeviceError):
 
 class DeviceRefusedError(DeviceError):
     """The device answered and said no: no space left, permission denied, a read-only file
-    system, no such file. Asking again gets the same answer."""
+    system, no such file. Asking again gets the same answer. `reason` names the refusal
+    (REFUSAL_REASONS) when the device's answer said which, classified where the answer arrived
+    (a sync FAIL frame, a shell command's exit and stderr); None when it did not."""
+
+    def __init__(
+        self,
+        serial: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        command: str | None = None,
+        output: str | None = None,
+        exit_status: int | None = None,
+        stdout: str | None = None,
+        stderr: str | None = None,
+    ) -> None:
+        super().__init__(
+            serial, message, command=command, output=output, exit_status=exit_status, stdout=stdout, stderr=stderr
+        )
+        self.reason = reason
+
+
+# DeviceRefusedError.reason values.
+REFUSAL_REASONS = ("no_space", "permission_denied", "read_only", "no_such_file")
+
+
+class ContractError(DeviceError):
+    """A file the device wrote breaks the device contract (device_tests/CONTRACT.md): not the
+    format, a field of the wrong type or out of range, too large. The device's fault, not the
+    user's, and final: asking again gets the same file. `path` is the device file, `field` the
+    part of it that is wrong; `str(err)` is one line, `<serial>:<path>: <what is wrong>`."""
+
+    def __init__(self, serial: str, path: str, field: str, problem: str) -> None:
+        where = f"{serial}:{path}" if serial else path
+        super().__init__(serial, f"{where}: {problem}")
+        self.path = path
+        self.field = field
+        self.problem = problem
+        self.args = (self.message,)
 
 
 class GateFailure(HarnessError):
