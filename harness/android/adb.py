@@ -10,6 +10,7 @@ harness.android.sync; Device's methods are the way in."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shlex
@@ -24,8 +25,8 @@ from adbutils.errors import AdbError, AdbTimeout
 
 from harness import settings
 from harness.android import transfer
-from harness.android.sync import TransferProgress
-from harness.errors import DeviceError, DeviceTimeoutError, InputError, TransportError
+from harness.android.sync import TransferProgress, refusal_reason
+from harness.errors import DeviceError, DeviceRefusedError, DeviceTimeoutError, InputError, TransportError
 
 DEFAULT_TIMEOUT = settings.ADB_SOCKET_TIMEOUT
 SHA256_MIN_TIMEOUT = 120.0  # sha256sum of a model file takes a while on a slow device
@@ -33,6 +34,7 @@ RECONNECT_TIMEOUT = 10.0  # asking the server to reconnect a TCP device
 RECONNECT_WAIT = 15.0  # waiting for a device to be online again after a dropped connection
 # Device paths the harness writes: plain characters only, absolute, no traversal.
 SAFE_DEVICE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]{1,1000}$")
+_ASCII_COUNT = re.compile(r"[0-9]{1,19}")  # a size in a command's output (str.isdigit takes "²" and "٣")
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -45,6 +47,7 @@ __all__ = [
     "adb_binary",
     "connect",
     "list_devices",
+    "parse_getprop",
     "resolve_serial",
     "validate_device_path",
 ]
@@ -84,6 +87,8 @@ class ShellResult:
     exit_code: int
     stdout: str
     stderr: str
+    # Shell v1 (no shell_v2 feature) merges the streams: everything is in stdout, stderr is "".
+    streams_merged: bool = False
 
     @property
     def ok(self) -> bool:
@@ -107,6 +112,20 @@ def validate_device_path(path: str) -> str:
     if not SAFE_DEVICE_PATH.fullmatch(path or "") or "/../" in f"{path}/" or "/./" in f"{path}/" or "//" in path:
         raise InputError(f"device path {path!r} is not allowed (absolute, plain characters, no '..')")
     return path
+
+
+def parse_getprop(text: str) -> dict[str, str]:
+    """`getprop` output, one `[name]: [value]` per line: the name ends at the first `]: [`, the
+    value at the line's final `]`, so a value may itself hold `]` or `]: [`. Other lines are
+    skipped; a name given twice keeps its last value."""
+    props = {}
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if line.startswith("[") and line.endswith("]"):
+            name, sep, value = line[1:-1].partition("]: [")
+            if sep and name:
+                props[name] = value
+    return props
 
 
 def list_devices(servers: Sequence[AdbServer]) -> list[DeviceInfo]:
@@ -186,21 +205,35 @@ class Device:
             ) from None
         except (AdbError, OSError) as err:
             raise self._error("shell failed", err, command=command) from None
-        result = ShellResult(
-            command, raw.returncode, raw.stdout.decode("utf-8", "replace"), raw.stderr.decode("utf-8", "replace")
-        )
-        if "shell_v2" not in self.features:  # v1 merges streams
-            result = ShellResult(command, raw.returncode, raw.output.decode("utf-8", "replace"), "")
-        if check and not result.ok:
-            output = (result.stderr or result.stdout).strip()
-            raise DeviceError(
-                self.serial,
-                f"`{command}` exited {result.exit_code}: {output.splitlines()[-1] if output else ''}",
-                command=command,
-                output=output,
-                exit_status=result.exit_code,
+        if "shell_v2" in self.features:
+            stdout, stderr = raw.stdout.decode("utf-8", "replace"), raw.stderr.decode("utf-8", "replace")
+            result = ShellResult(command, raw.returncode, stdout, stderr)
+        else:  # v1 merges streams
+            result = ShellResult(
+                command, raw.returncode, raw.output.decode("utf-8", "replace"), "", streams_merged=True
             )
+        if check and not result.ok:
+            raise self._exit_error(result)
         return result
+
+    def _exit_error(self, result: ShellResult) -> DeviceError:
+        """A command that ran and exited non-zero: a DeviceRefusedError when its own stderr ends a
+        line with the errno text of a refusal (no space, permission denied, read-only file system,
+        no such file), else a DeviceError. Final either way. With shell v1 the streams are merged
+        and stderr is unknown, so nothing is classified."""
+        output = (result.stderr or result.stdout).strip()
+        message = f"`{result.command}` exited {result.exit_code}: {output.splitlines()[-1] if output else ''}"
+        reason = None if result.streams_merged else refusal_reason(result.stderr, stderr=True)
+        kind = DeviceError if reason is None else functools.partial(DeviceRefusedError, reason=reason)
+        return kind(
+            self.serial,
+            message,
+            command=result.command,
+            output=output,
+            exit_status=result.exit_code,
+            stdout=result.stdout,
+            stderr=None if result.streams_merged else result.stderr,
+        )
 
     def open_stream(self, command: str) -> adbutils.AdbConnection:
         """A raw shell stream (v1, as `am instrument` output is read) for incremental parsing."""
@@ -210,8 +243,7 @@ class Device:
             raise self._error("cannot open shell stream", err, command=command) from None
 
     def getprop(self) -> dict[str, str]:
-        text = self.shell(["getprop"], check=True).stdout
-        return dict(re.findall(r"^\[([^\]]+)\]: \[([^\]]*)\]", text, re.MULTILINE))
+        return parse_getprop(self.shell(["getprop"], check=True).stdout)
 
     def state(self) -> str:
         try:
@@ -230,12 +262,13 @@ class Device:
 
     def file_size(self, path: str) -> int | None:
         result = self.shell(["stat", "-c", "%s", validate_device_path(path)])
-        return int(result.stdout.strip()) if result.ok and result.stdout.strip().isdigit() else None
+        size = result.stdout.strip()
+        return int(size) if result.ok and _ASCII_COUNT.fullmatch(size) else None
 
     def free_bytes(self, path: str) -> int:
         result = self.shell(["df", "-k", validate_device_path(path)], check=True)
         lines = [line.split() for line in result.stdout.strip().splitlines()[1:] if line.split()]
-        if not lines or len(lines[-1]) < 4 or not lines[-1][3].isdigit():
+        if not lines or len(lines[-1]) < 4 or not _ASCII_COUNT.fullmatch(lines[-1][3]):
             raise DeviceError(
                 self.serial, f"cannot read free space from df: {result.stdout.strip()!r}", command=result.command
             )

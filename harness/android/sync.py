@@ -9,6 +9,7 @@ protocol is a TransportError; a stalled one a DeviceTimeoutError."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import struct
 import time
@@ -21,7 +22,33 @@ import adbutils
 from harness.errors import DeviceRefusedError, DeviceTimeoutError, TransportError
 
 SYNC_CHUNK = 64 * 1024  # the sync protocol's maximum DATA size
+MAX_FAIL_BYTES = 64 * 1024  # a FAIL frame's reason; adbd sends one short line
 TransferProgress = Callable[[int, int], None]
+
+# The device's own strerror() texts (bionic; glibc's for quotas) and the refusal each one is
+# (harness.errors.REFUSAL_REASONS). The adb protocol gives a refusal only as this text: inside a
+# sync FAIL frame, or on a failed shell command's stderr. It is classified there, where the
+# device's answer arrives, never later from an error message the harness built.
+_ERRNO_REFUSALS = {
+    "No space left on device": "no_space",
+    "Disk quota exceeded": "no_space",
+    "Quota exceeded": "no_space",
+    "Permission denied": "permission_denied",
+    "Operation not permitted": "permission_denied",
+    "Read-only file system": "read_only",
+    "No such file or directory": "no_such_file",
+}
+_ERRNO_RE = re.compile("|".join(sorted(map(re.escape, _ERRNO_REFUSALS), key=len, reverse=True)))
+# On a shell's stderr the text must end a line, as toybox and the shell print it ("mv: /x: Read-only file system").
+_ERRNO_LINE_RE = re.compile(rf"(?:^|: )({_ERRNO_RE.pattern})\s*$", re.MULTILINE)
+
+
+def refusal_reason(device_answer: str, *, stderr: bool = False) -> str | None:
+    """The refusal the device's own answer names: the reason text of a sync FAIL frame, or
+    (stderr=True) a failed command's stderr, where the errno text must end a line. None when it
+    names none of REFUSAL_REASONS."""
+    match = (_ERRNO_LINE_RE if stderr else _ERRNO_RE).search(device_answer)
+    return _ERRNO_REFUSALS[match.group(1) if stderr else match.group(0)] if match else None
 
 
 class SyncDevice(Protocol):
@@ -122,8 +149,8 @@ def _recv_chunks(sock: socket.socket, serial: str, remote: str) -> Iterator[byte
         elif tag == b"DONE":
             return
         elif tag == b"FAIL":
-            message = _recv_exact(sock, length).decode("utf-8", "replace")
-            raise DeviceRefusedError(serial, f"{remote}: {message}", output=message)
+            message = _fail_reason(sock, length, serial, remote)
+            raise DeviceRefusedError(serial, f"{remote}: {message}", output=message, reason=refusal_reason(message))
         else:
             raise TransportError(serial, f"{remote}: unexpected sync reply {tag!r}")
 
@@ -133,7 +160,16 @@ def _expect_okay(sock: socket.socket, serial: str, remote: str) -> None:
     if header[:4] == b"OKAY":
         return
     if header[:4] == b"FAIL":
-        length = struct.unpack("<I", header[4:])[0]
-        message = _recv_exact(sock, length).decode("utf-8", "replace")
-        raise DeviceRefusedError(serial, f"push to {remote} failed: {message}", output=message)
+        message = _fail_reason(sock, struct.unpack("<I", header[4:])[0], serial, remote)
+        raise DeviceRefusedError(
+            serial, f"push to {remote} failed: {message}", output=message, reason=refusal_reason(message)
+        )
     raise TransportError(serial, f"push to {remote}: unexpected sync reply {header[:4]!r}")
+
+
+def _fail_reason(sock: socket.socket, length: int, serial: str, remote: str) -> str:
+    """A FAIL frame's reason: bounded, and one line of text (it ends up in messages)."""
+    if length > MAX_FAIL_BYTES:
+        raise TransportError(serial, f"{remote}: FAIL frame of {length} bytes breaks the sync protocol")
+    text = "".join(c if c.isprintable() else " " for c in _recv_exact(sock, length).decode("utf-8", "replace"))
+    return " ".join(text.split()) or "(no reason given)"

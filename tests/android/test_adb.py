@@ -13,7 +13,7 @@ import pytest
 from adbutils.errors import AdbError, AdbTimeout
 
 from harness.android import transfer
-from harness.android.adb import AdbServer, Device, ShellResult, connect, validate_device_path
+from harness.android.adb import AdbServer, Device, ShellResult, connect, parse_getprop, validate_device_path
 from harness.android.virtual import ava_device_config
 from harness.errors import DeviceError, DeviceRefusedError, DeviceTimeoutError, InputError, TransportError
 from harness.signoff.pipeline import deploy_test
@@ -132,14 +132,97 @@ def test_shell_failures_become_typed_retryable_errors(monkeypatch, raised, error
     assert transfer._retryable(err.value)
 
 
-def test_a_command_that_ran_and_failed_is_a_final_device_error(monkeypatch):
-    answer = SimpleNamespace(returncode=1, stdout=b"", stderr=b"mv: /sdcard/f: Read-only file system\n", output=b"")
-    device = offline_device(monkeypatch, StubAdbDevice(answer))
+def answer(returncode: int, stdout: bytes = b"", stderr: bytes = b"") -> SimpleNamespace:
+    """adbutils' shell2 result: with shell v2 the streams apart, `output` both."""
+    return SimpleNamespace(returncode=returncode, stdout=stdout, stderr=stderr, output=stdout + stderr)
+
+
+def test_a_command_that_ran_and_failed_keeps_stdout_and_stderr_apart(monkeypatch):
+    reply = answer(1, b"moved 0 files\n", b"mv: /sdcard/f: Read-only file system\n")
+    device = offline_device(monkeypatch, StubAdbDevice(reply))
     assert device.shell(["mv", "-f", "/sdcard/a", "/sdcard/f"]).exit_code == 1  # without check: a result
-    with pytest.raises(DeviceError, match="exited 1: mv: /sdcard/f: Read-only file system") as err:
+    with pytest.raises(DeviceRefusedError, match="exited 1: mv: /sdcard/f: Read-only file system") as err:
         device.shell(["mv", "-f", "/sdcard/a", "/sdcard/f"], check=True)
-    assert type(err.value) is DeviceError and err.value.exit_status == 1
+    assert err.value.reason == "read_only" and err.value.exit_status == 1
+    assert (err.value.stdout, err.value.stderr) == ("moved 0 files\n", "mv: /sdcard/f: Read-only file system\n")
+    assert err.value.command == "mv -f /sdcard/a /sdcard/f"
     assert not transfer._retryable(err.value)
+
+
+@pytest.mark.parametrize(
+    ("stderr", "reason"),
+    [
+        (b"mkdir: /sdcard/Android/data/x: Permission denied\n", "permission_denied"),
+        (b"cp: /sdcard/m.onnx: No space left on device", "no_space"),
+        (b"touch: /data/x: Operation not permitted\r\n", "permission_denied"),
+        (b"mv: /sdcard/x.partial-1: No such file or directory\n", "no_such_file"),
+        (b"rm: /sdcard/q: Disk quota exceeded\n", "no_space"),
+    ],
+)
+def test_a_refusal_is_classified_from_the_commands_own_stderr(monkeypatch, stderr, reason):
+    device = offline_device(monkeypatch, StubAdbDevice(answer(1, b"", stderr)))
+    with pytest.raises(DeviceRefusedError) as err:
+        device.shell(["mkdir", "-p", "/sdcard/x"], check=True)
+    assert err.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("reply", "features"),
+    [
+        (answer(127, b"", b"sh: nosuchcommand: not found\n"), "shell_v2,cmd"),  # not a refusal
+        (answer(1, b"Permission denied\n", b"grep: bad regex\n"), "shell_v2,cmd"),  # stdout is the file's text
+        (answer(1, b"", b"error: Permission denied while doing x\n"), "shell_v2,cmd"),  # not the errno's form
+        (answer(1, b"mv: /sdcard/f: Read-only file system\n"), "cmd"),  # shell v1: stderr unknown
+    ],
+)
+def test_other_failures_stay_plain_device_errors(monkeypatch, reply, features):
+    stub = StubAdbDevice(reply)
+    stub.get_features = lambda: features  # type: ignore[method-assign]
+    device = offline_device(monkeypatch, stub)
+    with pytest.raises(DeviceError) as err:
+        device.shell(["cmd"], check=True)
+    assert type(err.value) is DeviceError
+    assert not transfer._retryable(err.value)
+    if features == "cmd":
+        assert err.value.stderr is None and err.value.stdout == "mv: /sdcard/f: Read-only file system\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "props"),
+    [
+        ("[ro.x]: [a]b]\n", {"ro.x": "a]b"}),
+        ("[ro.x]: [a]: [b]\n", {"ro.x": "a]: [b"}),
+        ("[ro.x]: []\n[ro.y]: [[v]]\n", {"ro.x": "", "ro.y": "[v]"}),
+        ("[ro.product.cpu.abi]: [arm64-v8a]\r\n[ro.x]: [1]\r\n", {"ro.product.cpu.abi": "arm64-v8a", "ro.x": "1"}),
+        ("noise\n[]: [x]\n[ro.x]: [unterminated\n[ro.y]: [2]", {"ro.y": "2"}),
+        ("[ro.x]: [1]\n[ro.x]: [2]\n", {"ro.x": "2"}),
+    ],
+)
+def test_getprop_values_may_hold_brackets(text, props):
+    assert parse_getprop(text) == props
+
+
+def test_getprop_goes_through_the_parser(monkeypatch):
+    device = offline_device(monkeypatch, StubAdbDevice(answer(0, b"[ro.build.fingerprint]: [google/x:14/[AP1]/1]\n")))
+    assert device.getprop() == {"ro.build.fingerprint": "google/x:14/[AP1]/1"}
+
+
+@pytest.mark.parametrize("stdout", ["²\n", "٣٤\n", "１２\n", "12a\n", "", "9" * 20 + "\n"])
+def test_file_size_reads_ascii_digits_only(monkeypatch, stdout):
+    device = offline_device(monkeypatch, StubAdbDevice(answer(0, stdout.encode())))
+    assert device.file_size("/sdcard/x") is None
+
+
+def test_file_size_of_a_plain_number(monkeypatch):
+    device = offline_device(monkeypatch, StubAdbDevice(answer(0, b"1500000\n")))
+    assert device.file_size("/sdcard/x") == 1_500_000
+
+
+def test_free_bytes_refuses_digits_of_other_scripts(monkeypatch):
+    df = "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/fuse 100 50 ٥٠ 50% /sdcard\n"
+    device = offline_device(monkeypatch, StubAdbDevice(answer(0, df.encode())))
+    with pytest.raises(DeviceError, match="cannot read free space"):
+        device.free_bytes("/sdcard")
 
 
 @pytest.mark.parametrize(

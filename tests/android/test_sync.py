@@ -244,3 +244,51 @@ def test_session_silent_peer_is_a_timeout(pair):
     with pytest.raises(DeviceTimeoutError, match="/sdcard/f: transfer stalled for 0 s") as err:
         sync.recv_bytes(fake_device(harness_end, timeout=0.2), "/sdcard/f")
     assert transfer._retryable(err.value)
+
+
+# --- the device's refusal, classified where its FAIL frame arrives ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason_text", "reason"),
+    [
+        (b"open failed: No such file or directory", "no_such_file"),
+        (b"couldn't create file: Read-only file system", "read_only"),
+        (b"secure_mkdirs() failed: Permission denied", "permission_denied"),
+        (b"No space left on device", "no_space"),
+        (b"write failed: Quota exceeded", "no_space"),
+        (b"adbd: unsupported sync command", None),
+    ],
+)
+def test_fail_frames_carry_the_refusal_the_device_named(pair, reason_text, reason):
+    harness_end, device_end = pair
+    device_end.sendall(frame(b"FAIL", reason_text) + frame(b"FAIL", reason_text))
+    with pytest.raises(DeviceRefusedError) as err:
+        list(sync._recv_chunks(harness_end, SERIAL, "/sdcard/f"))
+    assert err.value.reason == reason
+    with pytest.raises(DeviceRefusedError) as err:
+        sync._expect_okay(harness_end, SERIAL, "/sdcard/f")
+    assert err.value.reason == reason
+
+
+def test_an_oversized_fail_frame_is_a_transport_fault_not_read(pair):
+    harness_end, device_end = pair
+    device_end.sendall(frame(b"FAIL", length=sync.MAX_FAIL_BYTES + 1))  # no payload follows
+    with pytest.raises(TransportError, match=f"FAIL frame of {sync.MAX_FAIL_BYTES + 1} bytes"):
+        list(sync._recv_chunks(harness_end, SERIAL, "/sdcard/f"))
+
+
+def test_a_fail_reason_becomes_one_line_of_plain_text(pair):
+    harness_end, device_end = pair
+    device_end.sendall(frame(b"FAIL", b"open failed:\n\x1b[31mPermission denied\x1b[0m\r\n"))
+    with pytest.raises(DeviceRefusedError) as err:
+        list(sync._recv_chunks(harness_end, SERIAL, "/sdcard/f"))
+    assert err.value.output == "open failed: [31mPermission denied [0m"
+    assert str(err.value) == f"device {SERIAL}: /sdcard/f: open failed: [31mPermission denied [0m"
+    assert err.value.reason == "permission_denied"
+
+
+def test_the_errno_text_must_end_a_stderr_line_but_may_sit_anywhere_in_a_fail_frame():
+    assert sync.refusal_reason("mv: /x: Read-only file system\n", stderr=True) == "read_only"
+    assert sync.refusal_reason("Read-only file system, says the log\n", stderr=True) is None
+    assert sync.refusal_reason("remount: Read-only file system, says the log") == "read_only"
