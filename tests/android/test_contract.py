@@ -128,13 +128,15 @@ def test_request_carries_the_chapter_thresholds() -> None:
 
 
 def test_host_rejects_a_v1_result() -> None:
-    from harness.errors import InputError
+    from harness.errors import ContractError
 
     v1 = {"contract": "ava-harness-device/1", "modelId": MODEL_ID, "sha256": "", "loadMs": None, "latencyMs": []}
-    v1 |= {"ortVersion": "", "executionProvider": "CPU"}
-    with pytest.raises(InputError, match="not contract ava-harness-device/2"):
+    v1 |= {"ortVersion": "", "executionProvider": "CPU", "peakMemoryKb": 0, "abi": "", "chapterTests": {}}
+    v1 |= {"errors": ["modelLoads: Model not found"]}
+    with pytest.raises(ContractError, match='contract is "ava-harness-device/1", not ava-harness-device/2'):
         dc.parse_result_json(json.dumps(v1).encode(), MODEL_ID, "device")
-    assert dc.parse_result_json(json.dumps({**v1, "contract": dc.CONTRACT_VERSION}).encode(), MODEL_ID, "device")
+    v2 = {**v1, "contract": dc.CONTRACT_VERSION}
+    assert dc.parse_result_json(json.dumps(v2).encode(), MODEL_ID, "device", iterations=20) == v2
 
 
 def test_contract_md_documents_every_request_key() -> None:
@@ -357,7 +359,7 @@ def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_pa
     model = request["models"][0]
     n, dim = len(TEXTS), model["dimension"]
     ref_out = _run_reference(tmp_path, request)
-    ref_result = dc.parse_result_json((ref_out / "result.json").read_bytes(), MODEL_ID, "reference")
+    ref_result = dc.parse_result_json((ref_out / "result.json").read_bytes(), MODEL_ID, "reference", iterations=3)
     assert ref_result["errors"] == [], ref_result["errors"]
     ref_embeddings = dc.parse_npy((ref_out / "embeddings.npy").read_bytes(), "reference", n, dim)
     ref_ids = dc.parse_token_ids((ref_out / "token_ids_e2e.json").read_bytes(), "reference", n)
@@ -371,7 +373,7 @@ def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_pa
     assert (out / "token_ids_e2e.json").read_bytes() == (ref_out / "token_ids_e2e.json").read_bytes()
     assert dc.parse_token_ids((out / "token_ids_e2e.json").read_bytes(), "kotlin", n) == ref_ids
     # result.json: same keys, same values, same JSON types; the harness's parser accepts it.
-    kotlin_result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "kotlin")
+    kotlin_result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "kotlin", iterations=3)
     assert set(kotlin_result) == set(ref_result)
     assert kotlin_result == ref_result
     assert {k: type(v) for k, v in kotlin_result.items()} == {k: type(v) for k, v in ref_result.items()}
@@ -394,7 +396,9 @@ def test_reference_takes_the_thresholds_from_the_request(tmp_path: Path) -> None
     request["chapter"]["rag"].update(expectedFirst="2", neverFirst="1")  # it ranks "1" first: test 4 fails
     output: list[str] = []
     out = _run_reference(tmp_path, request, output=output)
-    result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "reference")
+    result = dc.parse_result_json(
+        (out / "result.json").read_bytes(), MODEL_ID, "reference", iterations=3, request_chapter=request["chapter"]
+    )
     assert result["chapterTests"] == {
         "test1_loads_with_dimension": True,
         "test2_embeddings_valid": False,
@@ -417,7 +421,7 @@ def test_reference_fails_modelloads_on_a_bad_chapter(tmp_path: Path, mutate: Any
     transcript = "".join(output)
     assert "Tests run: 6,  Failures: 6" in transcript
     assert "shortMsg" not in transcript
-    result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "reference")
+    result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "reference", iterations=3)
     assert result["errors"][0].startswith("modelLoads: /sdcard/") and needle in result["errors"][0]
     assert result["loadMs"] is None and result["chapterTests"] == {}
     assert all(needle in e for e in result["errors"][1:3])  # embeddingsValid and ragRanking say why too
@@ -429,11 +433,11 @@ def test_kotlin_and_reference_agree_when_the_model_is_missing(kotlin_classpath: 
     (loadMs) are the same on both sides."""
     request = _tiny_request()
     ref_out = _run_reference(tmp_path, request, with_model=False)
-    ref_result = dc.parse_result_json((ref_out / "result.json").read_bytes(), MODEL_ID, "reference")
+    ref_result = dc.parse_result_json((ref_out / "result.json").read_bytes(), MODEL_ID, "reference", iterations=3)
     assert ref_result["errors"] and ref_result["loadMs"] is None
     dim = request["models"][0]["dimension"]
     out = _kotlin_writes(kotlin_classpath, tmp_path, np.zeros((1, dim), np.float32), [[101, 102]], ref_result)
-    kotlin_result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "kotlin")
+    kotlin_result = dc.parse_result_json((out / "result.json").read_bytes(), MODEL_ID, "kotlin", iterations=3)
     assert set(kotlin_result) == set(ref_result)
     assert kotlin_result == ref_result
 
