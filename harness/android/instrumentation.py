@@ -24,7 +24,7 @@ keys sorted, multi-line values printed raw):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.android.instrument_results import OK_STATUSES, InstrumentationRun, TestResult, TestStatus
 from harness.android.instrument_run import LineSplitter, build_instrument_command, collect_output, socket_reader
@@ -65,9 +65,11 @@ _PREFIX_RE = re.compile(
     r"|INSTRUMENTATION_FAILED|INSTRUMENTATION_ABORTED|onError):(?: |$)(.*)",
     re.DOTALL,
 )
-# ddmlib's pattern, anchored: "Time: 0.214", "Time: 1,745.755", "Time: 0.001)".
-_TIME_RE = re.compile(r"Time:\s*(\d[\d,]*(?:\.\d*)?)")
-_INT_RE = re.compile(r"\s*([-+]?\d+)\s*")
+# A JUnit time line: "Time: 0.214", "Time: 1,745.755", "Time: 0.001)" (ddmlib's forms). ASCII digits
+# only: int() and float() also read other scripts' digits ("٣"), so anything else is unknown.
+_TIME_LINE_RE = re.compile(r"Time:(.*)", re.DOTALL)
+_TIME_VALUE_RE = re.compile(r"\s*([0-9][0-9,]*(?:\.[0-9]*)?)\)?\s*", re.ASCII)
+_INT_RE = re.compile(r"\s*([-+]?[0-9]{1,18})\s*", re.ASCII)
 _ON_ERROR_RE = re.compile(r"commandError=(?:true|false) message=(.*)", re.DOTALL)
 _JUNIT_FAILURES_RE = re.compile(r"^(Tests (?:found|run): .*)$", re.MULTILINE)
 
@@ -77,6 +79,10 @@ class _Started:
     class_name: str
     test_name: str
     order: int
+    metrics: dict[str, str] = field(default_factory=dict)
+    # What happened while it ran that a single-threaded runner would not do (another test
+    # started, another test's result came): the reason it gets if its own result never comes.
+    overtaken: str | None = None
 
 
 def _parse_int(text: str) -> int | None:
@@ -102,8 +108,10 @@ class InstrumentationResultParser:
         self._value: list[str] = []
         self._bundle: dict[str, str] = {}
         self._result: dict[str, str] = {}
-        self._started: _Started | None = None
-        self._pending_metrics: dict[str, str] = {}
+        # Started tests without a result yet, by (class, test): a result is matched to its test by
+        # name, so one that arrives after the next test started still counts.
+        self._open: dict[tuple[str, str], _Started] = {}
+        self._pending_metrics: dict[str, str] = {}  # metrics sent while no test was open
         self._tests: list[TestResult] = []
         self._order = 0
         self._expected: int | None = None
@@ -167,9 +175,10 @@ class InstrumentationResultParser:
             self._problem(on_error.group(1).strip() if on_error else f"am error: {rest.strip()}")
 
     def _plain_line(self, line: str) -> None:
-        time_match = _TIME_RE.match(line)
+        time_match = _TIME_LINE_RE.match(line)
         if time_match:
-            self._time = float(time_match.group(1).replace(",", ""))
+            value = _TIME_VALUE_RE.fullmatch(time_match.group(1))
+            self._time = float(value.group(1).replace(",", "")) if value else None
             # ddmlib drops the line; inside the final stream it is part of the JUnit summary, so
             # keep it there, but never let it leak into a test's status value.
             if self._key is not None and self._section == "result":
@@ -224,17 +233,17 @@ class InstrumentationResultParser:
             self._problem(bundle["Error"].strip() or "instrumentation reported an error")
 
         metrics = {k: v for k, v in bundle.items() if k not in _KNOWN_STATUS_KEYS}
-        if code == _CODE_IN_PROGRESS:
-            self._pending_metrics.update(metrics)
-            return
         class_name = bundle.get("class", "").strip()
         test_name = bundle.get("test", "").strip()
+        if code == _CODE_IN_PROGRESS:
+            self._metrics_for(class_name, test_name).update(metrics)
+            return
         if not (class_name and test_name):
             # Not a test (ddmlib's "a test counts only with class, test and a code"). Custom
             # sendStatus calls with a wrong code land here (androidx benchmark 1.0 sent -1), so
             # their keys still count as the running test's metrics. A stack with no test is a
             # failure in @BeforeClass or a crash the orchestrator saw: the run did not pass.
-            self._pending_metrics.update(metrics)
+            self._metrics_for("", "").update(metrics)
             if code in (-1, -2) and bundle.get("stack", "").strip() and "Error" not in bundle:
                 self._problem(f"failure outside any test: {_first_line(bundle['stack'])}")
             return
@@ -243,12 +252,28 @@ class InstrumentationResultParser:
         else:
             self._end(class_name, test_name, code, bundle.get("stack"), metrics)
 
+    def _metrics_for(self, class_name: str, test_name: str) -> dict[str, str]:
+        """Where a bundle's own metrics go: the open test it names, else the test that started
+        last and is still open, else the metrics of no test yet."""
+        named = self._open.get((class_name, test_name))
+        if named is not None:
+            return named.metrics
+        if self._open:
+            return next(reversed(self._open.values())).metrics
+        return self._pending_metrics
+
+    def _overtake(self, reason: str) -> None:
+        for started in self._open.values():
+            started.overtaken = started.overtaken or reason
+
     def _start(self, class_name: str, test_name: str, metrics: dict[str, str]) -> None:
-        if self._started is not None:
-            self._close_incomplete(f"the next test, {class_name}#{test_name}, started first")
+        again = self._open.get((class_name, test_name))
+        if again is not None:
+            self._close_incomplete(again, f"{class_name}#{test_name} started again before it finished")
+        self._overtake(f"the next test, {class_name}#{test_name}, started first")
         self._order += 1
-        self._started = _Started(class_name, test_name, self._order)
-        self._pending_metrics = dict(metrics)
+        self._open[(class_name, test_name)] = _Started(class_name, test_name, self._order, dict(metrics))
+        self._pending_metrics = {}
 
     def _end(self, class_name: str, test_name: str, code: int, stack: str | None, metrics: dict[str, str]) -> None:
         status = _END_CODES.get(code, TestStatus.ERROR)
@@ -256,13 +281,11 @@ class InstrumentationResultParser:
             stack = stack.rstrip("\n") or None
         if code not in _END_CODES and stack is None:
             stack = f"unknown instrumentation status code {code}"
-        started = self._started
-        if started is not None and (started.class_name, started.test_name) == (class_name, test_name):
-            order = started.order
-            self._started = None
+        started = self._open.pop((class_name, test_name), None)
+        if started is not None:
+            order, earlier = started.order, started.metrics
         else:
-            if started is not None:
-                self._close_incomplete(f"a result for {class_name}#{test_name} arrived before it finished")
+            self._overtake(f"a result for {class_name}#{test_name} arrived before it finished")
             if any(t.class_name == class_name and t.test_name == test_name for t in self._tests):
                 # AJUR re-reports the previous test when the process dies in a later class's
                 # @BeforeClass; counting it twice would hide the tests that never ran.
@@ -271,35 +294,31 @@ class InstrumentationResultParser:
                 self._pending_metrics = {}
                 return
             self._order += 1
-            order = self._order
+            order, earlier = self._order, self._pending_metrics
         self._tests.append(
             TestResult(
                 class_name=class_name,
                 test_name=test_name,
                 status=status,
                 stack=stack,
-                metrics={**self._pending_metrics, **metrics},
+                metrics={**earlier, **metrics},
                 started_order=order,
             )
         )
         self._pending_metrics = {}
 
-    def _close_incomplete(self, reason: str) -> None:
-        started = self._started
-        if started is None:
-            return
+    def _close_incomplete(self, started: _Started, reason: str) -> None:
+        del self._open[(started.class_name, started.test_name)]
         self._tests.append(
             TestResult(
                 class_name=started.class_name,
                 test_name=started.test_name,
                 status=TestStatus.INCOMPLETE,
                 stack=f"{_INCOMPLETE_TEST_MSG}. Reason: {reason}",
-                metrics=dict(self._pending_metrics),
+                metrics=dict(started.metrics),
                 started_order=started.order,
             )
         )
-        self._started = None
-        self._pending_metrics = {}
 
     # -- verdict -------------------------------------------------------------------------------
 
@@ -333,9 +352,9 @@ class InstrumentationResultParser:
         elif not problems and self._session_code != -1:
             problems.append(f"instrumentation session ended with code {self._session_code}, not -1")
 
-        if self._started is not None:
+        for started in list(self._open.values()):
             reason = problems[0] if problems else "the instrumentation finished without reporting its result"
-            self._close_incomplete(reason)
+            self._close_incomplete(started, started.overtaken or reason)
 
         tests = sorted(self._tests, key=lambda t: t.started_order)
         completed = sum(1 for t in tests if t.status is not TestStatus.INCOMPLETE)

@@ -483,3 +483,113 @@ def test_to_dict_is_json() -> None:
     assert data["tests"][0]["class_name"] == "com.my.package.test.BasicTest"
     assert data["counts"]["failed"] == 1
     assert data["summary"] == run.summary()
+
+
+# -- results matched to their test by name ------------------------------------------------------
+
+CLASS = "com.augmentalis.ava.harness.EmbeddingSignoffTest"
+
+
+def bundle(test: str, code: int, **keys: str) -> str:
+    lines = [f"INSTRUMENTATION_STATUS: class={CLASS}", "INSTRUMENTATION_STATUS: numtests=2"]
+    lines += [f"INSTRUMENTATION_STATUS: {k}={v}" for k, v in keys.items()]
+    lines += [f"INSTRUMENTATION_STATUS: test={test}", f"INSTRUMENTATION_STATUS_CODE: {code}"]
+    return "\n".join(lines) + "\n"
+
+
+def session(*bundles: str) -> str:
+    return "".join(bundles) + "INSTRUMENTATION_RESULT: stream=\n\nOK (2 tests)\n\nINSTRUMENTATION_CODE: -1\n"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("start a", "start b", "end a", "end b"),  # a's result arrives after b started
+        ("start a", "start b", "end b", "end a"),  # and after b's own result
+    ],
+)
+def test_a_result_that_arrives_after_the_next_test_started_still_counts(order: tuple[str, ...]) -> None:
+    parts = {
+        "start a": bundle("latency[A]", 1),
+        "start b": bundle("latency[B]", 1),
+        "end a": bundle("latency[A]", 0, **{"ava.p50Ms": "3.100"}),
+        "end b": bundle("latency[B]", 0, **{"ava.p50Ms": "4.200"}),
+    }
+    run = parse_every_way(session(*(parts[step] for step in order)))
+    assert [(t.test_name, t.status, t.started_order, t.metrics) for t in run.tests] == [
+        ("latency[A]", Status.PASSED, 1, {"ava.p50Ms": "3.100"}),
+        ("latency[B]", Status.PASSED, 2, {"ava.p50Ms": "4.200"}),
+    ]
+    assert run.run_failure is None and run.passed
+
+
+def test_a_test_whose_result_never_comes_is_incomplete_with_the_reason_it_was_overtaken() -> None:
+    text = session(bundle("a", 1), bundle("b", 1), bundle("b", 0))
+    run = parse_every_way(text)
+    assert [(t.test_name, t.status) for t in run.tests] == [("a", Status.INCOMPLETE), ("b", Status.PASSED)]
+    assert f"the next test, {CLASS}#b, started first" in (run.tests[0].stack or "")
+    assert not run.passed and run.run_failure == "test run incomplete: expected 2 tests, received 1"
+
+
+def test_a_failing_result_after_the_next_start_is_a_failure_not_a_pass() -> None:
+    text = session(
+        bundle("a", 1), bundle("b", 1), bundle("a", -2, stack="java.lang.AssertionError: no"), bundle("b", 0)
+    )
+    run = parse_every_way(text)
+    assert [(t.test_name, t.status, t.stack) for t in run.tests] == [
+        ("a", Status.FAILED, "java.lang.AssertionError: no"),
+        ("b", Status.PASSED, None),
+    ]
+    assert not run.passed
+
+
+def test_a_test_started_twice_without_a_result_is_incomplete_once_then_counted() -> None:
+    run = parse_every_way(session(bundle("a", 1), bundle("a", 1), bundle("a", 0), bundle("b", 1), bundle("b", 0)))
+    assert [(t.test_name, t.status) for t in run.tests] == [
+        ("a", Status.INCOMPLETE),
+        ("a", Status.PASSED),
+        ("b", Status.PASSED),
+    ]
+    assert f"{CLASS}#a started again before it finished" in (run.tests[0].stack or "")
+    assert not run.passed
+
+
+# -- numbers: ASCII digits only ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("time_text", "seconds"),
+    [
+        ("0.214", 0.214),
+        ("1,745.755", 1745.755),
+        ("0.001)", 0.001),
+        ("12", 12.0),
+        ("٣٫٥", None),  # Arabic-Indic digits and decimal separator: float() would read "٣" as 3
+        ("٣", None),
+        ("１２.５", None),  # fullwidth digits: float() reads them as 12.5
+        ("3.5e2", None),
+        ("0x10", None),
+        ("", None),
+        ("soon", None),
+    ],
+)
+def test_time_is_read_from_ascii_digits_only_else_unknown(time_text: str, seconds: float | None) -> None:
+    text = load("mobly_passing_test.txt").replace("Time: 0.214", f"Time: {time_text}")
+    run = parse_every_way(text)
+    assert run.time_seconds == (pytest.approx(seconds) if seconds is not None else None)
+    assert run.passed  # an unreadable time is unknown, not a failure
+    assert run.result_stream is not None and f"Time: {time_text}" in run.result_stream
+
+
+@pytest.mark.parametrize("code", ["-١", "٠", "-1" + "0" * 5000])
+def test_codes_in_other_digits_or_absurdly_long_are_unreadable(code: str) -> None:
+    text = load("mobly_passing_test.txt").replace("INSTRUMENTATION_CODE: -1", f"INSTRUMENTATION_CODE: {code}")
+    run = parse_every_way(text)
+    assert run.session_code is None and not run.passed
+    assert run.run_failure is not None and "unreadable INSTRUMENTATION_CODE" in run.run_failure
+
+
+def test_numtests_in_other_digits_is_ignored_so_the_run_cannot_pass() -> None:
+    text = load("mobly_passing_test.txt").replace("numtests=1", "numtests=١")
+    run = parse_every_way(text)
+    assert run.expected_count is None and not run.passed
