@@ -14,7 +14,15 @@ from typing import Protocol
 from harness.android.instrument_results import InstrumentationRun
 from harness.errors import InputError
 
-__all__ = ["LineSplitter", "Reader", "StreamParser", "build_instrument_command", "collect_output", "socket_reader"]
+__all__ = [
+    "MAX_OUTPUT_BYTES",
+    "LineSplitter",
+    "Reader",
+    "StreamParser",
+    "build_instrument_command",
+    "collect_output",
+    "socket_reader",
+]
 
 
 class StreamParser(Protocol):
@@ -99,6 +107,9 @@ def build_instrument_command(
 # -- reading the stream --------------------------------------------------------------------------
 
 Reader = Callable[[float], bytes | None]
+# An `am instrument -r` session of the sign-off prints a few kB per model; a device that sends more
+# than this is not running the contract's tests, and the host's memory must not follow it.
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 
 
 def collect_output(
@@ -109,15 +120,18 @@ def collect_output(
     idle_timeout: float,
     on_line: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    max_bytes: int = MAX_OUTPUT_BYTES,
 ) -> InstrumentationRun:
-    """Pump `read(timeout_seconds)` into `parser` until EOF (b"" or None), an overall deadline or
-    `idle_timeout` seconds without a byte. A timeout or a dropped connection does not raise: the
-    run comes back failed, with the running test INCOMPLETE, so the caller can still report every
-    test that did finish. Stopping the remote process after a timeout is the caller's job."""
+    """Pump `read(timeout_seconds)` into `parser` until EOF (b"" or None), an overall deadline,
+    `idle_timeout` seconds without a byte, or more than `max_bytes` of output (the rest is not
+    read). A timeout, too much output or a dropped connection does not raise: the run comes back
+    failed, with the running test INCOMPLETE, so the caller can still report every test that did
+    finish. Stopping the remote process after such an interruption is the caller's job."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     lines = LineSplitter() if on_line is not None else None
     start = clock()
     last_data = start
+    received = 0
     interrupted: str | None = None
 
     def consume(text: str) -> None:
@@ -148,6 +162,11 @@ def collect_output(
         if not chunk:
             break
         last_data = clock()
+        if received + len(chunk) > max_bytes:
+            consume(decoder.decode(chunk[: max_bytes - received]))
+            interrupted = f"more than {max_bytes} bytes of output"
+            break
+        received += len(chunk)
         consume(decoder.decode(chunk))
 
     consume(decoder.decode(b"", final=True))

@@ -292,3 +292,24 @@ def test_collect_output_connection_lost_is_a_failed_run_not_an_exception() -> No
     # None is EOF too.
     run = instr.collect_output(lambda _t: None, instr.InstrumentationResultParser(), overall_timeout=1, idle_timeout=1)
     assert run.run_failure == "no test results"
+
+
+def test_collect_output_stops_reading_past_its_byte_bound() -> None:
+    """A device that streams without end (a 1 GB stack) costs the host max_bytes, not its memory."""
+    head = load("mobly_passing_test.txt")
+    start = head[: head.index("INSTRUMENTATION_STATUS_CODE: 1") + len("INSTRUMENTATION_STATUS_CODE: 1\n")]
+    chunks = iter([start.encode(), b"INSTRUMENTATION_STATUS: stack=" + b"x" * 1000])
+    sizes: list[int] = []
+
+    def read(timeout: float) -> bytes | None:
+        chunk = next(chunks, b"y" * 4096)  # then more, forever
+        sizes.append(len(chunk))
+        return chunk
+
+    bound = 64 * 1024
+    run = instr.collect_output(
+        read, instr.InstrumentationResultParser(), overall_timeout=30, idle_timeout=10, max_bytes=bound
+    )
+    assert run.run_failure is not None and run.run_failure.startswith(f"more than {bound} bytes of output")
+    assert [t.status for t in run.tests] == [Status.INCOMPLETE]
+    assert sum(sizes[:-1]) <= bound < sum(sizes)  # it stopped at the first read past the bound
