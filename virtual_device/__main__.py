@@ -1,9 +1,10 @@
-"""CLI: `python -m virtual_device start|stop|serve|status`."""
+"""CLI: `python -m virtual_device start|stop|list|status|serve`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -15,29 +16,70 @@ from virtual_device.config import DeviceConfig
 from virtual_device.device import VirtualDevice
 from virtual_device.services import DEFAULT_SERVICES
 
+log = logging.getLogger("virtual_device")
+PARENT_POLL_SECONDS = 0.2
+
+
+async def _watch_parent(parent_pid: int, detach_file: Path | None, stop: asyncio.Event) -> None:
+    """Stop when the process that started us is gone, until it detaches us (creates detach_file):
+    a device started for a run never outlives the run, however the run ended."""
+    while not stop.is_set():
+        if detach_file is not None and detach_file.exists():
+            return
+        if os.getppid() != parent_pid:
+            log.info("the process that started this device (%d) is gone: stopping", parent_pid)
+            stop.set()
+            return
+        await asyncio.sleep(PARENT_POLL_SECONDS)
+
 
 async def serve(
-    count: int, port: int | None, config: DeviceConfig, sandbox: Path | None, ready_file: Path | None
+    count: int,
+    port: int | None,
+    config: DeviceConfig,
+    sandbox: Path | None,
+    ready_file: Path | None,
+    *,
+    parent_pid: int | None = None,
+    detach_file: Path | None = None,
 ) -> None:
-    devices: list[VirtualDevice] = []
-    for i in range(count):
-        dev_sandbox = sandbox / f"device-{i}" if sandbox else None
-        device = VirtualDevice(
-            config.replace(), services=DEFAULT_SERVICES, port=(port + i) if port else 0, sandbox=dev_sandbox
-        )
-        await device.start()
-        devices.append(device)
-    info = {"pid": os.getpid(), "ports": [d.port for d in devices], "sandboxes": [str(d.sandbox) for d in devices]}
-    print(json.dumps(info), flush=True)
-    if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, ready_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    watch = asyncio.create_task(_watch_parent(parent_pid, detach_file, stop)) if parent_pid else None
+    devices: list[VirtualDevice] = []
+
+    async def boot() -> None:
+        for i in range(count):
+            dev_sandbox = sandbox / f"device-{i}" if sandbox and count > 1 else sandbox
+            device = VirtualDevice(
+                config.replace(), services=DEFAULT_SERVICES, port=(port + i) if port else 0, sandbox=dev_sandbox
+            )
+            devices.append(device)
+            await device.start()
+
+    booting = asyncio.create_task(boot())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({booting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if booting.done() and not stop.is_set():
+        booting.result()  # a failed start (port taken) raises here
+        info = {
+            "pid": os.getpid(),
+            "ports": [d.port for d in devices],
+            "sandboxes": [str(d.sandbox) for d in devices],
+        }
+        print(json.dumps(info), flush=True)
+        if ready_file is not None:
+            tmp = ready_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(info))
+            os.replace(tmp, ready_file)
+        await stopping
+    booting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await booting
+    if watch is not None:
+        watch.cancel()
     for device in devices:
         await device.stop()
 
@@ -53,30 +95,63 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--adb", default=None, help="adb binary (start only)")
         p.add_argument("--sandbox", type=Path, default=None)
         p.add_argument("--ready-file", type=Path, default=None)
-    sub.add_parser("stop")
-    sub.add_parser("status")
+        p.add_argument("--parent-pid", type=int, default=None, help="serve: stop when this parent is gone")
+        p.add_argument("--detach-file", type=Path, default=None, help="serve: ... until this file exists")
+    stop = sub.add_parser("stop", help="stop devices started with `start` (all, or the serials named)")
+    stop.add_argument("serials", nargs="*")
+    sub.add_parser("list", help="every recorded device: serial, port, abi, owner, pid, alive")
+    sub.add_parser("status", help="the same as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     from virtual_device import lifecycle
 
     if args.cmd == "serve":
+        # A starter holds SIGINT/SIGTERM while it spawns and records us; we inherit that mask.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         config = DeviceConfig.load(args.config) if args.config else DeviceConfig()
-        asyncio.run(serve(args.count, args.port, config, args.sandbox, args.ready_file))
+        coro = serve(
+            args.count,
+            args.port,
+            config,
+            args.sandbox,
+            args.ready_file,
+            parent_pid=args.parent_pid,
+            detach_file=args.detach_file,
+        )
+        asyncio.run(coro)
         return 0
     if args.cmd == "start":
         config = DeviceConfig.load(args.config) if args.config else DeviceConfig()
         if args.sandbox:
             config.sandbox_root = str(args.sandbox)
-        for serial in lifecycle.start_devices(args.count, args.port, adb_path=args.adb, config=config):
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            serials = lifecycle.start_devices(args.count, args.port, adb_path=args.adb, config=config)
+        except KeyboardInterrupt:
+            print("interrupted: no virtual device left running", file=sys.stderr)
+            return 130
+        for serial in serials:
             print(serial)
         return 0
     if args.cmd == "stop":
-        for serial in lifecycle.stop_devices():
+        try:
+            stopped = lifecycle.stop_devices(serials=args.serials or None)
+        except lifecycle.StopRefused as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for serial in stopped:
             print(f"stopped {serial}")
+        return 0
+    if args.cmd == "list":
+        print(lifecycle.format_devices(lifecycle.list_devices()))
         return 0
     json.dump(lifecycle.list_devices(), sys.stdout, indent=2)
     print()
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
