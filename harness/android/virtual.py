@@ -4,6 +4,7 @@ them only through adb afterwards; this module only launches and stops them."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -62,7 +63,9 @@ def _parse(devices: Sequence[str]) -> tuple[dict[str, int], list[str]]:
     return virtual, real
 
 
-def start_virtual(count: int, port: int | None = None, *, abi: str = "x86_64") -> list[str]:
+def start_virtual(count: int, port: int | None = None, *, abi: str = "x86_64", owner: str = "cli") -> list[str]:
+    """Start AVA virtual devices. owner "cli" (`virtual-device start`): detached, `virtual-device
+    stop` stops them; any other owner: they live as long as this process, and it stops them."""
     from virtual_device.lifecycle import start_devices
 
     if not 0 < count <= 16:
@@ -76,35 +79,52 @@ def start_virtual(count: int, port: int | None = None, *, abi: str = "x86_64") -
     else:
         raise InputError(f"--abi {abi}: a virtual {abi} device runs on an {abi} host (this one is {HOST_ABI})")
     try:
-        return start_devices(count, port, config=config)
-    except (RuntimeError, TimeoutError, OSError) as err:
+        return start_devices(count, port, config=config, owner=owner)
+    except (RuntimeError, TimeoutError, OSError, ValueError) as err:
         raise HarnessError(f"virtual device did not start: {str(err).strip().splitlines()[0]}") from None
 
 
-def stop_virtual(serials: Sequence[str] | None = None) -> list[str]:
-    from virtual_device.lifecycle import stop_devices
+def stop_virtual(serials: Sequence[str] | None = None, *, owner: str = "cli", missing_ok: bool = False) -> list[str]:
+    """Stop `owner`'s devices (all of them, or the serials named: all or none). A serial that is
+    unknown (unless missing_ok) or another owner's is an InputError, and nothing is stopped."""
+    from virtual_device.lifecycle import StopRefused, stop_devices
 
-    return stop_devices(serials=list(serials)) if serials is not None else stop_devices()
+    try:
+        return stop_devices(serials=None if serials is None else list(serials), owner=owner, missing_ok=missing_ok)
+    except StopRefused as err:
+        raise InputError(f"not stopped: {err}") from None
+
+
+def list_virtual() -> list[dict[str, Any]]:
+    """Every recorded virtual device (serial, port, abi, owner, pid, alive, ...); dead ones are
+    reported once and dropped."""
+    from virtual_device.lifecycle import list_devices
+
+    return list_devices()
+
+
+def run_owner() -> str:
+    """The owner name of the devices this process starts for a run."""
+    return f"run:{os.getpid()}"
 
 
 @contextlib.contextmanager
 def virtual_devices_for(devices: Sequence[str], progress: Callable[[str], None]) -> Iterator[list[str]]:
-    """Expand 'virtual' / 'virtual:N' into freshly started virtual devices for the block."""
+    """Expand 'virtual' / 'virtual:N' into freshly started virtual devices for the block. They are
+    this run's own: stopped when the block ends, however it ends (an exception, KeyboardInterrupt,
+    SystemExit), never by `virtual-device stop`, and gone with this process if it is killed."""
     counts, serials = _parse(devices)
+    owner = run_owner()
     started: list[str] = []
     try:
         for kind, count in counts.items():
             if count:
                 progress(f"starting {count} {kind} device(s) ...")
-                started += start_virtual(count, abi="arm64-v8a" if kind == "virtual-arm64" else HOST_ABI)
+                abi = "arm64-v8a" if kind == "virtual-arm64" else HOST_ABI
+                started += start_virtual(count, abi=abi, owner=owner)
         if started:
             progress(f"virtual device(s): {', '.join(started)}")
-    except BaseException:
-        if started:
-            stop_virtual(started)
-        raise
-    try:
         yield serials + started
     finally:
         if started:
-            stop_virtual(started)
+            stop_virtual(started, owner=owner, missing_ok=True)
