@@ -195,3 +195,27 @@ def test_bad_faults_are_refused_when_armed() -> None:
         Fault("tamper")
     with pytest.raises(ValueError, match="count"):
         json_repeat(1, -1)
+
+
+def test_globs_and_json_writer_unit(tmp_path: Path) -> None:
+    from virtual_device.storage import Storage
+    from virtual_device.tamper import matching_files, write_json
+
+    storage = Storage(tmp_path, 10**9, ["com.x"])
+    target = storage.host_path("/sdcard/Android/data/com.x/files/out/A/result.json")
+    target.parent.mkdir(parents=True)
+    target.write_text("{}")
+    storage.host_path("/data/local/tmp/result.json").write_text("{}")
+    for glob in (
+        "/sdcard/Android/data/com.x/files/out/A/result.json",  # no wildcard
+        "/storage/emulated/0/Android/*/A/result.json",  # an alias of /sdcard
+        "/sd*/Android/data/*/result.json",  # a wildcard above the roots
+        "out/A/result.json",  # relative: at any depth
+    ):
+        assert [host for _dev, host in matching_files(storage, glob)] == [target], glob
+    assert len(matching_files(storage, "result.json")) == 2
+    assert matching_files(storage, "/system/*") == [] and matching_files(storage, "/nowhere/x") == []
+    for count, expected in ((0, "[]"), (1, "[2]"), (3, "[2, 2, 2]")):
+        buffer = io.BytesIO()
+        write_json({"a": json_repeat(2, count), "b": [json_raw("1e400")]}, buffer)
+        assert buffer.getvalue().decode() == f'{{\n "a": {expected},\n "b": [\n  1e400\n ]\n}}'

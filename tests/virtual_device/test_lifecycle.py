@@ -243,3 +243,16 @@ def test_faults_from_the_environment(
     with pytest.raises(ValueError):
         lifecycle.start_devices(1, adb_path=adb_server.adb_path)
     assert not state.exists()
+
+
+def test_a_state_file_from_before_owners_is_read(state: Path) -> None:
+    """The old format (one entry per launch) counts as the CLI's; dead entries are dropped."""
+    state.parent.mkdir(parents=True)
+    launch = {"pid": 2**22 + 1, "serials": ["127.0.0.1:1", "127.0.0.1:2"], "ports": [1, 2], "adb_port": 1}
+    state.write_text(json.dumps({"launches": [launch]}))
+    listed = lifecycle.list_devices()
+    assert [(d["serial"], d["port"], d["owner"], d["alive"]) for d in listed] == [
+        ("127.0.0.1:1", 1, "cli", False),
+        ("127.0.0.1:2", 2, "cli", False),
+    ]
+    assert not state.exists()
