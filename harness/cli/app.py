@@ -12,17 +12,29 @@ import sys
 import typer
 
 from harness.cli import evaluate, models, signoff, virtual
-from harness.cli.output import console
+from harness.cli.output import print_error
 from harness.errors import HarnessError
 
 
 class _Typer(typer.Typer):
+    """Every way the command line can refuse to run ends the same way: one `error:` line on stderr
+    and the exit code of its kind (2 for a usage error, Typer's own included), never a traceback."""
+
     def __call__(self, *args, **kwargs):
         try:
-            return super().__call__(*args, **kwargs)
+            result = super().__call__(*args, standalone_mode=False, **kwargs)
         except HarnessError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            print_error(err)
             sys.exit(err.exit_code)
+        except typer.TyperException as err:  # Typer's parsing errors: a bad choice, a missing argument
+            if type(err).__name__ == "NoArgsIsHelpError":  # as Typer tells it apart: the help is the message
+                err.show()
+            else:
+                print_error(err.format_message())
+            sys.exit(err.exit_code)
+        except typer.Abort:
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 app = _Typer(
