@@ -85,44 +85,129 @@ def sweep_stale_partials(
     return sorted(removed)
 
 
-def check_output_file(path: Path, label: str) -> Path:
-    """Fail before any work, with one line naming `label` and `path`, when atomic_output could not
-    put a file at `path`: it is a directory or not a regular file (a device, a pipe), a parent is a
-    file, or the folder it goes in (or its nearest existing ancestor, since atomic_output creates
-    missing parents) takes no new files: read-only, no permission, /proc. Checked by creating and
-    removing an empty temporary file there, named as atomic_output names its own."""
+# File systems that are views of the kernel or of devices, not places to keep files.
+SPECIAL_FILESYSTEMS = frozenset(
+    {
+        "proc",
+        "sysfs",
+        "devtmpfs",
+        "devpts",
+        "cgroup",
+        "cgroup2",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "pstore",
+        "bpf",
+        "configfs",
+        "fusectl",
+        "mqueue",
+        "hugetlbfs",
+        "binfmt_misc",
+        "efivarfs",
+        "selinuxfs",
+        "autofs",
+        "nsfs",
+        "rpc_pipefs",
+    }
+)
+SPECIAL_PREFIXES = ("/proc", "/sys", "/dev")  # when /proc/self/mountinfo cannot say
+MIN_FREE_BYTES = 1 << 20  # the default floor: a sign-off's four report files take a few hundred KB
+
+
+def check_output_file(path: Path, label: str, *, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """Fail before any work, with one InputError line `<label> <path>: <reason>`, when
+    atomic_output could not put a file at `path`: it is a directory or not a regular file (a
+    device, a pipe), or the folder it goes in (or its nearest existing ancestor, since
+    atomic_output creates missing parents) cannot take it; see check_output_dir. Creates nothing.
+    Returns `path`."""
     path = Path(path)
     where = f"{label} {path}"
     if path.is_dir():
         raise InputError(f"{where}: is a directory; give a file name")
     if path.exists() and not path.is_file():
         raise InputError(f"{where}: exists and is not a regular file")
-    _check_can_create_in(Path(os.path.abspath(path)).parent, where, probe_name=path.name)
+    _check_can_create_in(Path(os.path.abspath(path)).parent, where, path.name, min_free_bytes)
     return path
 
 
-def check_output_dir(path: Path, label: str) -> Path:
-    """Like check_output_file, for a folder that files will be written into (created if missing)."""
+def check_output_dir(path: Path, label: str, *, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """Fail before any work, with one InputError line `<label> <path>: <reason>`, when files
+    cannot be written into the folder `path` (or, when it is missing, into its nearest existing
+    ancestor, where atomic_output would create it): it or an ancestor is not a directory; no file
+    can be created in that folder (`cannot create files in <folder>: <why>`: a kernel file system
+    such as /proc or /sys, a read-only one, or the operating system's reason and errno, e.g. no
+    permission); or its file system has less than `min_free_bytes` free (0: not checked).
+    Creates nothing: an empty temporary file, named as atomic_output names its own, is created and
+    removed. Returns `path`."""
     path = Path(path)
     where = f"{label} {path}"
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{where}: is not a directory")
-    _check_can_create_in(Path(os.path.abspath(path)), where, probe_name="probe")
+    if os.path.lexists(path) and not path.is_dir():
+        raise InputError(f"{where}: exists and is not a directory")
+    _check_can_create_in(Path(os.path.abspath(path)), where, "probe", min_free_bytes)
     return path
 
 
-def _check_can_create_in(folder: Path, where: str, *, probe_name: str) -> None:
+def _check_can_create_in(folder: Path, where: str, probe_name: str, min_free_bytes: int) -> None:
     existing = folder
     while not os.path.lexists(existing) and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise InputError(f"{where}: {existing} is not a directory")
+        raise InputError(f"{where}: cannot be created: {existing} is not a directory")
+    cannot = f"{where}: cannot create files in {existing}"
+    fstype = _filesystem_type(existing)
+    if fstype in SPECIAL_FILESYSTEMS or (fstype is None and _under_special_prefix(existing)):
+        raise InputError(f"{cannot}: on a {fstype or 'special'} file system, which cannot hold files")
     try:
+        stats = os.statvfs(existing)
+        if stats.f_flag & os.ST_RDONLY:
+            raise InputError(f"{cannot}: on a read-only file system")
         fd, probe = tempfile.mkstemp(prefix=f".{probe_name}.", suffix=".partial", dir=existing)
     except OSError as err:
-        raise InputError(f"{where}: cannot create files in {existing} ({err.strerror or err})") from None
+        raise InputError(f"{cannot}: {os_reason(err)}") from None
     os.close(fd)
     os.unlink(probe)
+    free = stats.f_bavail * stats.f_frsize
+    if free < min_free_bytes:
+        raise InputError(
+            f"{where}: only {_kilobytes(free)} free on its file system, at least {_kilobytes(min_free_bytes)} needed"
+        )
+
+
+def os_reason(err: OSError) -> str:
+    """The operating system's words for `err` ("No space left on device (errno 28)"), without the
+    file name it carries (often a temporary file's)."""
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{reason} (errno {err.errno})" if err.errno else reason
+
+
+def _kilobytes(size: int) -> str:
+    return f"{size // 1024} KB" if size >= 1024 else f"{size} bytes"
+
+
+def _filesystem_type(path: Path) -> str | None:
+    """The type of the file system holding `path`, from /proc/self/mountinfo; None off Linux."""
+    try:
+        target = os.path.realpath(path)
+        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    best, fstype = "", None
+    for line in lines:
+        fields, _, rest = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not rest:
+            continue
+        mount = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[4])  # \040 is a space
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, fstype = mount, rest.split()[0]
+    return fstype
+
+
+def _under_special_prefix(path: Path) -> bool:
+    target = os.path.realpath(path)
+    return any(target == p or target.startswith(p + "/") for p in SPECIAL_PREFIXES)
 
 
 def write_text_atomic(final: Path, text: str) -> None:

@@ -1,15 +1,21 @@
-"""The one JSON write policy: strict JSON, non-finite floats as null, numpy and Paths converted."""
+"""The one JSON write policy: strict JSON, non-finite floats as null, numpy and Paths converted;
+atomic writes and their stale temporary files; the one check of an output file or folder."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from harness import fileio
 from harness.errors import InputError
 from harness.fileio import (
     atomic_output,
@@ -159,7 +165,20 @@ def test_sweep_of_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
         sweep_stale_partials(tmp_path, -1)
 
 
-# --- output paths checked before any work ---
+# --- output paths checked before any work: one InputError line, label, path and reason ---
+
+
+def _refusal(check: Callable[..., Path], path: Path, label: str, **kwargs: int) -> str:
+    with pytest.raises(InputError) as caught:
+        check(path, label, **kwargs)
+    message = str(caught.value)
+    assert message.startswith(f"{label} {path}: ") and "\n" not in message and "Traceback" not in message
+    assert caught.value.exit_code == 2
+    return message
+
+
+def _statvfs(flag: int = 0, free_blocks: int = 10**6) -> SimpleNamespace:
+    return SimpleNamespace(f_flag=flag, f_bavail=free_blocks, f_frsize=4096)
 
 
 def _under_a_file(folder: Path) -> Path:
@@ -170,19 +189,19 @@ def _under_a_file(folder: Path) -> Path:
 @pytest.mark.parametrize(
     ("make", "needle"),
     [
-        (lambda folder: folder, "is a directory"),
-        (lambda _folder: Path("/dev/null"), "not a regular file"),
-        (_under_a_file, "file.txt is not a directory"),
-        (lambda _folder: Path("/proc/ava-harness-out.json"), "cannot create files in /proc"),
+        (lambda folder: folder, "is a directory; give a file name"),
+        (lambda _folder: Path("/dev/null"), "exists and is not a regular file"),
+        (_under_a_file, "cannot be created: {folder}/file.txt is not a directory"),
+        (
+            lambda _folder: Path("/proc/ava-harness-out.json"),
+            "cannot create files in /proc: on a proc file system, which cannot hold files",
+        ),
     ],
     ids=["directory", "device", "parent-is-a-file", "proc"],
 )
-def test_check_output_file_refuses_with_one_line_naming_the_path(tmp_path: Path, make, needle: str) -> None:
+def test_check_output_file_refuses(tmp_path: Path, make, needle: str) -> None:
     path = make(tmp_path)
-    with pytest.raises(InputError) as caught:
-        check_output_file(path, "--json")
-    message = str(caught.value)
-    assert message.startswith(f"--json {path}: ") and needle in message and "\n" not in message
+    assert _refusal(check_output_file, path, "--json") == f"--json {path}: {needle.format(folder=tmp_path)}"
     assert Path("/dev/null").is_char_device()  # refused, not replaced
 
 
@@ -193,11 +212,77 @@ def test_check_output_file_accepts_a_new_nested_path_and_leaves_no_trace(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json"]  # no folder made, no probe left
 
 
-def test_check_output_dir(tmp_path: Path) -> None:
-    (tmp_path / "f").write_text("x")
-    with pytest.raises(InputError, match=r"--output-dir .*/f: is not a directory"):
-        check_output_dir(tmp_path / "f", "--output-dir")
-    with pytest.raises(InputError, match="cannot create files in /proc"):
-        check_output_dir(Path("/proc/ava-out"), "--output-dir")
+def test_check_output_dir_accepts_a_new_or_existing_folder_and_leaves_no_trace(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "signoff.json").write_text("{}")
     assert check_output_dir(tmp_path / "new" / "dir", "--output-dir") == tmp_path / "new" / "dir"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+    assert check_output_dir(tmp_path / "old", "--output-dir") == tmp_path / "old"  # not empty: fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]  # nothing created
+    assert [p.name for p in (tmp_path / "old").iterdir()] == ["signoff.json"]  # no probe left
+
+
+def test_check_output_dir_that_is_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "reports"
+    target.write_text("not a directory")
+    assert (
+        _refusal(check_output_dir, target, "--reports-dir") == f"--reports-dir {target}: exists and is not a directory"
+    )
+    assert target.read_text() == "not a directory"
+
+
+def test_check_output_dir_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    target = tmp_path / "file" / "run-1"
+    assert _refusal(check_output_dir, target, "--reports-dir") == (
+        f"--reports-dir {target}: cannot be created: {tmp_path / 'file'} is not a directory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "folder", "fstype"), [("/proc/ava-reports/run-1", "/proc", "proc"), ("/sys/ava-reports", "/sys", "sysfs")]
+)
+def test_check_output_dir_on_a_kernel_file_system(path: str, folder: str, fstype: str) -> None:
+    assert _refusal(check_output_dir, Path(path), "--reports-dir") == (
+        f"--reports-dir {path}: cannot create files in {folder}: on a {fstype} file system, which cannot hold files"
+    )
+
+
+def test_the_prefix_decides_when_mountinfo_cannot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fileio, "_filesystem_type", lambda _path: None)
+    message = _refusal(check_output_dir, Path("/proc/self/reports"), "--reports-dir")
+    assert message.endswith(": cannot create files in /proc/self: on a special file system, which cannot hold files")
+
+
+def test_a_read_only_file_system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "statvfs", lambda _path: _statvfs(flag=os.ST_RDONLY))
+    target = tmp_path / "r"
+    assert (
+        _refusal(check_output_dir, target, "--reports-dir")
+        == f"--reports-dir {target}: cannot create files in {tmp_path}: on a read-only file system"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_where_no_file_can_be_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(**_kwargs: object) -> tuple[int, str]:
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".probe.abcdefgh.partial"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    target = tmp_path / "r"
+    assert _refusal(check_output_dir, target, "--reports-dir") == (
+        f"--reports-dir {target}: cannot create files in {tmp_path}: Permission denied (errno 13)"
+    )
+
+
+def test_too_little_free_space(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "statvfs", lambda _path: _statvfs(free_blocks=10))
+    target = tmp_path / "r"
+    assert _refusal(check_output_dir, target, "--reports-dir") == (
+        f"--reports-dir {target}: only 40 KB free on its file system, at least 1024 KB needed"
+    )
+    assert _refusal(check_output_file, target / "m.onnx", "OUT", min_free_bytes=50 * 1024).endswith(
+        "only 40 KB free on its file system, at least 50 KB needed"
+    )
+    assert check_output_dir(target, "--reports-dir", min_free_bytes=40 * 1024) == target  # exactly enough
+    assert check_output_file(target / "m.onnx", "OUT", min_free_bytes=0) == target / "m.onnx"  # 0: not checked
+    assert list(tmp_path.iterdir()) == []
