@@ -29,6 +29,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--adb-server", action="append", default=[], help="HOST:PORT of an adb server (repeatable)")
     group.addoption("--iterations", type=int, default=20, help="timed inferences per model")
     group.addoption("--latency-budget-ms", type=float, default=250.0, help="p50 budget per text")
+    group.addoption(
+        "--gate-latency-on-emulators",
+        action="store_true",
+        help="gate latency on emulated devices too (by default it is shown, not gated, there)",
+    )
     group.addoption("--host-eval-limit", type=int, default=None, help="host evaluation on the first N items only")
     group.addoption("--app-package", default=DEFAULT_APP_PACKAGE, help="the app whose files dir gets the models")
     group.addoption("--test-package", default=DEFAULT_TEST_PACKAGE, help="the instrumentation (androidTest) package")
@@ -64,7 +69,10 @@ def signoff(request: pytest.FixtureRequest) -> Iterator[SignoffRun]:
         test_package=config.getoption("--test-package"),
         runner=config.getoption("--runner"),
         settings=RunSettings(iterations=config.getoption("--iterations")),
-        parity=ParityGates(max_latency_p50_ms=config.getoption("--latency-budget-ms")),
+        parity=ParityGates(
+            max_latency_p50_ms=config.getoption("--latency-budget-ms"),
+            gate_latency_on_emulators=config.getoption("--gate-latency-on-emulators"),
+        ),
         host_eval_limit=config.getoption("--host-eval-limit"),
     )
     with contextlib.ExitStack() as stack:

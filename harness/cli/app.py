@@ -61,6 +61,7 @@ vd_app = typer.Typer(
 )
 vd_app.command("start")(virtual.vd_start)
 vd_app.command("stop")(virtual.vd_stop)
+vd_app.command("list")(virtual.vd_list)
 app.add_typer(vd_app, name="virtual-device")
 
 

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.cli.options import Preset
 from harness.cli.output import console, out, say
-from harness.models.quantize import ModeName, PresetName, parse_mode, parse_preset
+from harness.models.quantize import ModeName, parse_mode
 from harness.models.store import STALE_PARTIAL_SECONDS
 
 
@@ -55,14 +56,6 @@ Mode = Annotated[
     ModeName,
     typer.Option(
         parser=parse_mode, help="int8 (dynamic, per-channel by default) or fp16 (real float16).", show_default=True
-    ),
-]
-Preset = Annotated[
-    PresetName | None,
-    typer.Option(
-        parser=parse_preset,
-        help="Recipe (default: the mode's default, arm64 for int8, fp16 for fp16). INT8: arm64 (phones), x86"
-        " (reduce_range), chapter (28A's per-tensor recipe); FP16: fp16, fp16-occ (onnxconverter-common).",
     ),
 ]
 

@@ -14,6 +14,7 @@ import typer
 
 from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, MODES, RunSettings
 from harness.gates import ParityGates
+from harness.models.quantize import PresetName, parse_preset
 from harness.reference.choice import Reference as ReferenceChoice
 from harness.settings import REPORTS_DIR
 
@@ -42,7 +43,14 @@ Mode = Annotated[str, typer.Option(help="model_parity (host token ids), end_to_e
 Iterations = Annotated[int, typer.Option(help="Timed inferences per model on the device.")]
 Warmup = Annotated[int, typer.Option(help="Untimed inferences before timing.")]
 Threads = Annotated[int, typer.Option(help="ONNX Runtime intra-op threads on the device.")]
-Preset = Annotated[str | None, typer.Option(help="INT8 recipe if a variant must be quantized: arm64, x86 or chapter.")]
+Preset = Annotated[
+    PresetName | None,
+    typer.Option(
+        parser=parse_preset,
+        help="Recipe (default: the mode's default, arm64 for int8, fp16 for fp16). INT8: arm64 (phones), x86"
+        " (reduce_range), chapter (28A's per-tensor recipe); FP16: fp16, fp16-occ (onnxconverter-common).",
+    ),
+]
 MinParityCosine = Annotated[float, typer.Option(help="Gate: minimum device-vs-host cosine for the same model file.")]
 LatencyBudgetMs = Annotated[float, typer.Option(help="Gate: maximum p50 latency per text on the device, ms.")]
 ReportsDir = Annotated[Path, typer.Option(help="Reports go to REPORTS_DIR/<run-id>/.")]
@@ -62,8 +70,9 @@ Runner = Annotated[str, typer.Option(help="The instrumentation runner class.")]
 Reference = Annotated[
     ReferenceChoice,
     typer.Option(
+        parser=ReferenceChoice.parse,
         help="Kernels the device's output is held against: auto (the device's ABI decides: ARM64 reference for"
-        " INT8 on arm64 devices), host, or arm64."
+        " INT8 on arm64 devices), host, or arm64.",
     ),
 ]
 

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from harness.cli import options as opt
-from harness.cli.output import console, out, say
+from harness.cli.output import console, out, print_error, safe, say
 
 if TYPE_CHECKING:
     from harness.signoff.options import DeployOptions
@@ -63,10 +63,10 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
     from harness.errors import InputError
     from harness.fileio import check_output_dir
     from harness.reports.terminal import print_summary
+    from harness.reports.verdict import verdict_of
     from harness.reports.writers import ReportWriteError, write_reports
     from harness.signoff.interrupts import HostWorkInterrupted, describe, signals_interrupt
     from harness.signoff.pipeline import attached_serials, deploy_test
-    from harness.signoff.results import ExitCode
 
     for serial in devices:
         if not serial.strip():
@@ -83,8 +83,8 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
 
                     def progress(who: str, message: str) -> None:
                         if who not in tasks:
-                            tasks[who] = bar.add_task(who, total=None)
-                        bar.update(tasks[who], description=f"[bold]{who}[/] {message}")
+                            tasks[who] = bar.add_task(safe(who), total=None)
+                        bar.update(tasks[who], description=f"[bold]{safe(who)}[/] {safe(message)}")
 
                     run = deploy_test(serials, options, progress)
         except KeyboardInterrupt as interrupt:
@@ -92,21 +92,13 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
     try:
         written: Mapping[str, Path] = write_reports(run, options.reports_dir / run.run_id)
     except ReportWriteError as err:  # the verdict stands; the files that could be written are kept
-        console.print(f"[bold red]error:[/] {err}", highlight=False, markup=False)
+        print_error(err)
         written = err.files or {}
     print_summary(run, out)
     for name, path in written.items():
         say(f"{name}: {path}")
-    code = run.exit_code
-    if code is ExitCode.GATE_FAILED:
-        failing = ", ".join(d.serial for d in run.devices if not d.passed) or "host gates"
-        console.print(f"[bold red]FAIL:[/] quality gates failed on {failing}: see {written.get('html')}")
-    elif code is ExitCode.INCOMPLETE:
-        why = run.interrupted or "; ".join(
-            f"{d.serial}: {d.error or d.status}" for d in run.devices if not d.reached_verdict
-        )
-        console.print(f"[bold red]NO VERDICT:[/] {why or 'no device ran'}", highlight=False, markup=False)
-    raise typer.Exit(int(code))
+    # The summary's headline says which verdict and why; its exit code is never lower than the run's.
+    raise typer.Exit(int(verdict_of(run).exit_code))
 
 
 def deploy_test_command(

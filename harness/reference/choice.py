@@ -22,7 +22,7 @@ class Reference(StrEnum):
             return cls(value)
         except ValueError:
             names = [r.value for r in cls]
-            raise InputError(f"reference {value!r}: use {', '.join(names[:-1])} or {names[-1]}") from None
+            raise InputError(f"--reference {value!r}: use {', '.join(names[:-1])} or {names[-1]}") from None
 
 
 HOST_ABI = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "arm64-v8a", "arm64": "arm64-v8a"}.get(

@@ -8,6 +8,7 @@ from functools import cache
 
 import numpy as np
 
+from harness.android.contract import DeviceResult
 from harness.evaluation import chapter
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
 from harness.evaluation.metrics import RetrievalMetrics, cosine_rows, percentiles, retrieval_metrics
@@ -54,7 +55,7 @@ def compare_model(
     device_e2e_embeddings: np.ndarray | None,
     device_token_ids: list[list[int]] | None,
     host_token_ids: list[list[int]],
-    device_raw: dict,
+    device_result: DeviceResult,
     signoff: SignoffSet,
     parity: ParityGates,
     quality: QualityGates,
@@ -162,17 +163,17 @@ def compare_model(
         expect_end_to_end,
     )
 
-    for name, passed in device_raw.get("chapterTests", {}).items():
+    for name, passed in device_result.chapter_tests.items():
         result.chapter_tests[name] = bool(passed)
         gates.append(Gate(f"device_{name}", bool(passed), str(bool(passed)).lower(), "true"))
-    for error in device_raw.get("errors", []):
+    for error in device_result.errors:
         gates.append(Gate("device_check", False, error, None))
 
     samples = result.latency_samples_ms
     result.latency_ms = percentiles(samples)
-    for key, raw_key in (("load_ms", "loadMs"), ("cold_ms", "coldMs")):
-        if device_raw.get(raw_key) is not None:
-            result.latency_ms[key] = float(device_raw[raw_key])
+    for key, value in (("load_ms", device_result.load_ms), ("cold_ms", device_result.cold_ms)):
+        if value is not None:
+            result.latency_ms[key] = value
     if samples:
         within_budget = result.latency_ms["p50"] <= parity.max_latency_p50_ms
         gated = not emulated or parity.gate_latency_on_emulators

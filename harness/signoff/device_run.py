@@ -10,12 +10,15 @@ from collections.abc import Callable
 
 from harness.android.adb import Device, connect
 from harness.android.contract import (
+    RESULT_JSON_MAX_BYTES,
     TEST_CLASS,
     DevicePaths,
     build_request,
+    npy_max_bytes,
+    parse_device_result,
     parse_npy,
-    parse_result_json,
     parse_token_ids,
+    token_ids_max_bytes,
 )
 from harness.android.instrumentation import (
     InstrumentationResultParser,
@@ -181,26 +184,38 @@ def _pull_and_compare(
     out = paths.out_dir(plan.run_id, model.spec.id)
     rows, dim = len(plan.signoff.texts), model.spec.dimension
 
-    def optional(name: str) -> bytes | None:
+    def optional(name: str, limit: int) -> bytes | None:
         if device.file_size(f"{out}/{name}") is None:
             return None
-        return device.read_bytes(f"{out}/{name}")
+        return device.read_bytes(f"{out}/{name}", limit=limit)
 
-    raw_result = optional("result.json")
+    raw_result = optional("result.json", RESULT_JSON_MAX_BYTES)
     if raw_result is None:
         result.gates = [Gate("device_result", False, None, None, f"the device wrote no {out}/result.json")]
         return
-    raw = parse_result_json(raw_result, model.spec.id, f"{device.serial}:{out}/result.json")
-    if raw["sha256"] != model.sha256:
-        result.gates = [Gate("device_model_sha256", False, raw["sha256"], model.sha256, "the device ran another file")]
+    device_result = parse_device_result(
+        raw_result,
+        serial=device.serial,
+        path=f"{out}/result.json",
+        model_id=model.spec.id,
+        iterations=options.settings.iterations,
+    )
+    if device_result.sha256 is None:
+        why = "; ".join(device_result.errors) or "no reason given"
+        result.gates = [Gate("device_model_loads", False, None, None, f"the model did not load on the device: {why}")]
         return
-    embeddings = optional("embeddings.npy")
-    e2e = optional("embeddings_e2e.npy")
-    token_ids = optional("token_ids_e2e.json")
-    result.latency_samples_ms = [float(v) for v in raw.get("latencyMs", [])]
-    result.peak_memory_kb = raw.get("peakMemoryKb")
-    result.ort_version = raw.get("ortVersion", "")
-    result.execution_provider = raw.get("executionProvider", "")
+    if device_result.sha256 != model.sha256:
+        result.gates = [
+            Gate("device_model_sha256", False, device_result.sha256, model.sha256, "the device ran another file")
+        ]
+        return
+    embeddings = optional("embeddings.npy", npy_max_bytes(rows, dim))
+    e2e = optional("embeddings_e2e.npy", npy_max_bytes(rows, dim))
+    token_ids = optional("token_ids_e2e.json", token_ids_max_bytes(rows))
+    result.latency_samples_ms = list(device_result.latency_ms)
+    result.peak_memory_kb = device_result.peak_memory_kb
+    result.ort_version = device_result.ort_version
+    result.execution_provider = device_result.execution_provider
     reference, strict = choose_reference(device_abi, model.spec.variant, options.reference, arm64_available())
     if reference == "arm64":
         reference_embeddings = plan.arm64_reference(model)
@@ -222,7 +237,7 @@ def _pull_and_compare(
         if token_ids
         else None,
         host_token_ids=model.token_ids,
-        device_raw=raw,
+        device_result=device_result,
         signoff=plan.signoff,
         parity=options.parity,
         quality=model.spec.gate,

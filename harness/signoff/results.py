@@ -70,7 +70,8 @@ class DeviceRun:
 
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        # The status alone never makes a pass: every model must have passed too.
+        return self.status == "passed" and bool(self.models) and all(m.passed for m in self.models)
 
     @property
     def reached_verdict(self) -> bool:

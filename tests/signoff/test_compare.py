@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.android.contract import DeviceResult
 from harness.evaluation import chapter
 from harness.gates import ParityGates, QualityGates
 from harness.signoff.compare import SignoffSet, compare_model
@@ -12,7 +13,27 @@ from harness.signoff.results import ModelOnDevice
 
 # 2 chapter texts, 2 documents, 2 queries (query i belongs to document i)
 SIGNOFF = SignoffSet(texts=("a", "b", "d0", "d1", "q0", "q1"), query_rows=(4, 5), doc_rows=(2, 3), qrels=(0, 1))
-RAW = {"chapterTests": {"test1_loads_with_dimension": True}, "errors": []}
+
+
+def _device_result(chapter_tests: dict[str, bool] | None = None, errors: tuple[str, ...] = ()) -> DeviceResult:
+    return DeviceResult(
+        model_id="M-INT8",
+        sha256="0" * 64,
+        load_ms=100.0,
+        cold_ms=20.0,
+        latency_ms=(10.0, 12.0, 11.0),
+        peak_memory_kb=1000,
+        ort_version="1.32.0",
+        execution_provider="CPU",
+        abi="x86_64",
+        dimension=8,
+        chapter_tests=chapter_tests if chapter_tests is not None else {"test1_loads_with_dimension": True},
+        rag_ranking=("1", "2", "3"),
+        errors=errors,
+    )
+
+
+RAW = _device_result()
 
 
 def _vectors(seed: int = 0, rows: int = 6, dim: int = 8) -> np.ndarray:
@@ -33,7 +54,7 @@ def _compare(device: np.ndarray | None, host: np.ndarray, *, strict: bool = True
         host_fp32_embeddings=host,
         device_e2e_embeddings=kwargs.pop("device_e2e_embeddings", device),
         host_token_ids=[[1, 2]] * 6,
-        device_raw=kwargs.pop("device_raw", RAW),
+        device_result=kwargs.pop("device_result", RAW),
         signoff=SIGNOFF,
         parity=kwargs.pop("parity", ParityGates()),
         quality=QualityGates(min_mean_cosine=0.99),
@@ -90,7 +111,7 @@ def test_no_latency_samples_fail_the_latency_gate():
         device_e2e_embeddings=None,
         device_token_ids=None,
         host_token_ids=[[1]] * 6,
-        device_raw=RAW,
+        device_result=RAW,
         signoff=SIGNOFF,
         parity=ParityGates(),
         quality=QualityGates(),
@@ -116,8 +137,8 @@ def test_token_disagreement_names_the_first_differing_text():
 
 def test_device_reported_errors_and_failed_chapter_tests_fail():
     host = _vectors()
-    raw = {"chapterTests": {"test4_rag_ranking": False}, "errors": ["norm out of range"]}
-    result = _compare(host, host, device_raw=raw)
+    raw = _device_result({"test4_rag_ranking": False}, ("norm out of range",))
+    result = _compare(host, host, device_result=raw)
     assert not _gate(result, "device_test4_rag_ranking").passed
     assert not _gate(result, "device_check").passed
     assert not result.passed

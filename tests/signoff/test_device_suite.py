@@ -55,7 +55,7 @@ def test_signoff_suite_passes_and_writes_junit(virtual_devices, adb_server, mode
 
 def test_signoff_suite_fails_on_a_budget_the_device_misses(virtual_devices, adb_server, model_file, tmp_path):
     model_file("AVA-ONX-384-FAST-INT8")
-    (device,) = virtual_devices(1, config=ava_device_config())
+    (device,) = virtual_devices(1, config=ava_device_config(emulator=False))  # a phone: its latency is gated
     result = _suite(device.serial, adb_server.port, tmp_path / "junit.xml", "--latency-budget-ms", "0.001")
     assert result.returncode == 1
     failures = [
