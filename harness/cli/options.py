@@ -13,13 +13,29 @@ from typing import Annotated
 import typer
 
 from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, MODES, RunSettings
+from harness.errors import InputError
 from harness.gates import ParityGates
 from harness.models.quantize import PresetName, parse_preset
 from harness.reference.choice import Reference as ReferenceChoice
 from harness.settings import REPORTS_DIR
 
+
 # What the device embeds: the choices come from the device contract.
-RunMode = StrEnum("RunMode", {mode: mode for mode in MODES})
+class RunMode(StrEnum):
+    MODEL_PARITY = "model_parity"
+    END_TO_END = "end_to_end"
+    BOTH = "both"
+
+
+assert {m.value for m in RunMode} == set(MODES), "RunMode must list the contract's modes"
+
+
+def parse_run_mode(value: object) -> RunMode:
+    name = str(getattr(value, "value", value))
+    if name not in MODES:
+        raise InputError(f"--mode {name!r}: use {', '.join(MODES[:-1])} or {MODES[-1]}")
+    return RunMode(name)
+
 
 _PARITY = ParityGates()
 _SETTINGS = RunSettings()
@@ -39,7 +55,12 @@ AdbServers = Annotated[
     list[str] | None,
     typer.Option(help="HOST:PORT of an adb server that has the device; repeatable (a lab spans hosts)."),
 ]
-Mode = Annotated[str, typer.Option(help="model_parity (host token ids), end_to_end (the device tokenizes) or both.")]
+Mode = Annotated[
+    RunMode,
+    typer.Option(
+        parser=parse_run_mode, help="model_parity (host token ids), end_to_end (the device tokenizes) or both."
+    ),
+]
 Iterations = Annotated[int, typer.Option(help="Timed inferences per model on the device.")]
 Warmup = Annotated[int, typer.Option(help="Untimed inferences before timing.")]
 Threads = Annotated[int, typer.Option(help="ONNX Runtime intra-op threads on the device.")]

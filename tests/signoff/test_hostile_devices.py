@@ -142,3 +142,16 @@ def test_an_interrupt_mid_push_ends_with_a_partial_report_and_exit_3(
     while (left := [p.name for p in models_dir.iterdir() if ".partial-" in p.name]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == []
+
+
+def test_half_pushed_files_a_killed_run_left_on_the_device_are_swept(virtual_devices, options):
+    (device,) = virtual_devices(1, config=ava_device_config())
+    models_dir = device.host_path(MODELS_DIR)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    stale = models_dir / f"{FAST}.onnx.partial-99999"
+    stale.write_bytes(b"half a model")
+    keep = models_dir / "notes.partial-draft"  # not our temporary name: left alone
+    keep.write_bytes(b"x")
+    (record,) = deploy_test([device.serial], options).devices
+    assert record.passed, record.error
+    assert not stale.exists() and keep.exists()
