@@ -32,6 +32,7 @@ def model_config(
     *,
     baseline_size_bytes: int | None,
     sts_retention: Any,
+    preset: str | None = None,
 ) -> dict[str, Any]:
     """Chapter 28A.7's ModelConfig for one model file: id, path, sha256, isQuantized,
     quantizationType, baselineQuality (the FP32 original = 1.0) and quantizedQuality (the measured
@@ -51,6 +52,7 @@ def model_config(
         "baselineQuality": 1.0,
         "quantizedQuality": round(retention, 6) if quantized and retention is not None else None,
         "variant": variant,
+        "quantizationPreset": preset if quantized else None,
         "baselineSizeBytes": baseline_size_bytes,
     }
 
@@ -65,6 +67,7 @@ def _eval_entry(spec: ModelSpec, report: EvalReport) -> dict[str, Any]:
         report.size_bytes,
         baseline_size_bytes=report.baseline_size_bytes,
         sts_retention=report.sts.get("retention"),
+        preset=report.preset,
     )
     return {
         **config,
@@ -157,6 +160,7 @@ def _signoff_entry(
         size_bytes,
         baseline_size_bytes=host.baseline_size_bytes if host else None,
         sts_retention=quality.get("sts_retention"),
+        preset=host.preset if host else None,
     )
     return {
         **config,

@@ -18,7 +18,7 @@ from harness.evaluation.evaluate import EvalReport, evaluate
 from harness.fileio import sha256_file, write_json_atomic
 from harness.gates import Gate
 from harness.models.registry import ModelSpec, Registry
-from harness.models.store import ensure_model_file
+from harness.models.store import ensure_model_file, model_preset
 from harness.settings import CACHE_DIR
 from harness.signoff.compare import SignoffSet, default_signoff_set
 from harness.signoff.options import DeployOptions, Progress
@@ -94,7 +94,7 @@ def _host_eval_cached(spec: ModelSpec, base: ModelSpec, path: Path, base_path: P
     return data
 
 
-def _host_model(spec: ModelSpec, sha: str, size: int, report: dict) -> HostModel:
+def _host_model(spec: ModelSpec, sha: str, size: int, report: dict, preset: str | None) -> HostModel:
     retrieval = report.get("retrieval", {}).get("xquad_en", {})
     quality = {
         "mean_cosine_vs_fp32": report["cosine_vs_baseline"].get("mean"),
@@ -109,7 +109,7 @@ def _host_model(spec: ModelSpec, sha: str, size: int, report: dict) -> HostModel
     }
     gates = [Gate(f"host_{g['name']}", g["passed"], g["value"], g["threshold"]) for g in report["gates"]]
     gates += [Gate(f"host_{c['name']}", c["passed"], c["value"], c["threshold"]) for c in report["chapter_tests"]]
-    return HostModel(spec.id, spec.variant, sha, size, report["baseline_size_bytes"], quality, gates)
+    return HostModel(spec.id, spec.variant, sha, size, report["baseline_size_bytes"], quality, gates, preset)
 
 
 def prepare_host(options: DeployOptions, registry: Registry, progress: Progress) -> HostPlan:
@@ -141,7 +141,7 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
                 token_ids,
                 host_embeddings,
                 fp32,
-                _host_model(spec, sha, path.stat().st_size, report),
+                _host_model(spec, sha, path.stat().st_size, report, model_preset(spec, options.preset)),
                 [embedder.feeds_for([ids]) for ids in token_ids],
             )
         )

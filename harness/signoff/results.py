@@ -88,6 +88,7 @@ class HostModel:
     baseline_size_bytes: int
     quality: dict[str, Any] = field(default_factory=dict)  # host eval: cosine, STS, retrieval retention
     gates: list[Gate] = field(default_factory=list)
+    preset: str | None = None  # the quantization recipe that made the file (None: FP32)
 
 
 @dataclass

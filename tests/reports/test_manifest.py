@@ -60,6 +60,7 @@ CORE_KEYS = [
     "baselineQuality",
     "quantizedQuality",
     "variant",
+    "quantizationPreset",
     "baselineSizeBytes",
 ]
 
@@ -117,3 +118,11 @@ def test_eval_manifest_is_strict_json(registry: Registry, tmp_path: Path) -> Non
     quality = manifest["models"][0]["quality"]
     assert (quality["stsSpearmanRetention"], quality["minCosineVsFp32"]) == (None, None)
     assert manifest["models"][0]["quantizedQuality"] is None
+
+
+def test_the_model_config_names_the_preset_of_a_quantized_file_only():
+    from harness.reports.manifest import model_config
+
+    int8 = model_config("A-INT8", "INT8", "s", 1, baseline_size_bytes=4, sts_retention=0.99, preset="chapter")
+    fp32 = model_config("A", "FP32", "s", 4, baseline_size_bytes=4, sts_retention=1.0, preset="chapter")
+    assert int8["quantizationPreset"] == "chapter" and fp32["quantizationPreset"] is None
