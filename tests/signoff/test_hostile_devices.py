@@ -155,3 +155,23 @@ def test_half_pushed_files_a_killed_run_left_on_the_device_are_swept(virtual_dev
     (record,) = deploy_test([device.serial], options).devices
     assert record.passed, record.error
     assert not stale.exists() and keep.exists()
+
+
+def test_an_interrupt_while_the_instrumentation_is_silent_stops_within_the_grace(
+    virtual_devices, adb_server, model_file, tmp_path
+):
+    model_file(FAST)
+    (device,) = virtual_devices(1, config=ava_device_config())
+    stall = device.faults.stall(None, service="shell:am instrument")  # am instrument never answers
+    process = _cli(adb_server, tmp_path, "--device", device.serial)  # idle timeout: the default 300 s
+    deadline = time.monotonic() + 300
+    while stall.fired == 0:  # the harness is now waiting on am instrument's output
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)  # far less than the 300 s idle timeout
+    assert process.returncode == ExitCode.INCOMPLETE, (stdout[-2000:], stderr[-2000:])
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    document = json.loads((run_dir / "signoff.json").read_text())
+    assert document["verdict"] == "interrupted"
+    assert document["devices"][0]["status"] == "interrupted" and "instrument" in document["devices"][0]["error"]
