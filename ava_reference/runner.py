@@ -86,6 +86,16 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+LOG_TAG = "AvaSignoff"
+
+
+def _log(ctx: Any, priority: str, message: str) -> None:
+    """A logcat line from the app's process, when the device gives the context a log (virtual devices do)."""
+    log = getattr(ctx, "log", None)
+    if callable(log):
+        log(priority, LOG_TAG, message)
+
+
 def _run_model(
     ctx: Any,
     request: dict[str, Any],
@@ -120,9 +130,11 @@ def _run_model(
         try:
             more = body() or {}
             printer.end(base, None, {**extra, **more})
+            _log(ctx, "I", f"{base['test']}: passed")
         except Exception as err:
             result["errors"].append(f"{name}: {err}")
             printer.end(base, err, extra)
+            _log(ctx, "E", f"{base['test']}: failed: {err}")
 
     def require_chapter() -> Chapter:
         if isinstance(chapter, RequestError):

@@ -53,6 +53,8 @@ class DeviceConfig:
     # An Android emulator says so in getprop (ro.kernel.qemu=1, ro.boot.qemu=1), and a virtual device is
     # one. False models a real phone: the props are absent, as on hardware.
     emulator: bool = True
+    # Size of each logcat ring buffer (main, system, crash); the oldest entries go first.
+    log_buffer_bytes: int = 256 * 1024
 
     def __post_init__(self) -> None:
         # faults.Fault objects (faults.tamper_file(...)) become their JSON form, as a daemon reads it.

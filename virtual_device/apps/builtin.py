@@ -95,3 +95,17 @@ def write_outputs(ctx: InstrumentationContext) -> int:
     ctx.write("INSTRUMENTATION_RESULT: stream=\n\nOK (1 test)\n\n\n")
     ctx.write("INSTRUMENTATION_CODE: -1\n")
     return 0
+
+
+def log_lines(ctx: InstrumentationContext) -> int:
+    """Writes `-e lines N` lines to logcat (tag `-e tag`, default VdApp), then passes one test."""
+    tag = ctx.args.get("tag", "VdApp")
+    for i in range(1, int(ctx.args.get("lines", "1")) + 1):
+        ctx.log(ctx.args.get("priority", "I"), tag, f"line {i}")
+    return hello(ctx)
+
+
+def crash(ctx: InstrumentationContext) -> int:
+    """An app whose test throws: the process dies with the exception (AndroidRuntime in logcat)."""
+    ctx.log("W", "VdApp", "about to crash")
+    raise RuntimeError(ctx.args.get("message", "boom from the app"))

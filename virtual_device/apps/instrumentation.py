@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -21,6 +21,9 @@ class InstrumentationContext:
     host_path: Callable[[str], Path]  # device path -> sandbox host path (raises on escape)
     write: Callable[[str], None]  # append raw text to the am instrument stdout (streams out as written)
     should_stop: Callable[[], bool]  # true when the fault injector crashed the run / connection closed
+    # log(priority, tag, message): a line in the device's logcat main buffer from the app's process.
+    # priority is "V".."F", "info"/"error"/..., or android.util.Log's 2..7.
+    log: Callable[[str | int, str, str], None] = field(default=lambda _priority, _tag, _message: None)
 
 
 Instrumentation = Callable[[InstrumentationContext], int]

@@ -16,11 +16,21 @@ from virtual_device.apps.instrumentation import (
     load_instrumentation,
     unknown_component_output,
 )
+from virtual_device.apps.runlog import InstrumentationLog
+from virtual_device.logcat import device_log, java_stack
 from virtual_device.shell.interpreter import Ctx, ShellSession
 from virtual_device.shell.registry import async_command
 from virtual_device.tamper import apply_tampers, is_final, rewrite_output
 
 log = logging.getLogger("virtual_device")
+# What the crash_instrumentation fault looks like in logcat: the app process died on its main thread.
+FAULT_STACK = (
+    "java.lang.IllegalStateException: crash_instrumentation fault\n"
+    "\tat android.app.Instrumentation.onException(Instrumentation.java:2207)\n"
+    "\tat android.app.ActivityThread.handleBindApplication(ActivityThread.java:6850)\n"
+    "\tat android.os.Looper.loop(Looper.java:288)\n"
+    "\tat android.app.ActivityThread.main(ActivityThread.java:7872)"
+)
 
 
 def _parse_am_instrument(args: list[str]) -> tuple[dict[str, bool], dict[str, str], str | None, str | None]:
@@ -86,6 +96,8 @@ async def run_instrumentation(
     state = {"writes": 0, "crashed": False, "tampered": False}
     stop = threading.Event()
     device = s.device
+    runlog = InstrumentationLog(device_log(device), f"{test_pkg}/{runner}", target)
+    crash_stack: list[str] = []
 
     def finish_files() -> None:
         # A lying device edits what the app wrote once the app is done, before the host can see
@@ -103,14 +115,18 @@ async def run_instrumentation(
         if crash is not None and state["writes"] >= crash.after:
             state["crashed"] = True
             stop.set()
+            crash_stack.append(FAULT_STACK)
             raise InstrumentationCrashed()
         state["writes"] += 1
+        runlog.feed(text)
         if is_final(text):
             finish_files()
         loop.call_soon_threadsafe(queue.put_nowait, rewrite_output(text, rewrites))
 
     def should_stop() -> bool:
         if crash is not None and state["writes"] >= crash.after:
+            if not state["crashed"]:
+                crash_stack.append(FAULT_STACK)
             state["crashed"] = True
             stop.set()
         return stop.is_set() or s.closed()
@@ -127,9 +143,11 @@ async def run_instrumentation(
         host_path=host_path,
         write=write,
         should_stop=should_stop,
+        log=runlog.app,
     )
 
     def worker() -> int:
+        runlog.start()
         try:
             func = load_instrumentation(entry)
             return int(func(icontext))
@@ -137,10 +155,14 @@ async def run_instrumentation(
             return 0
         except Exception as exc:  # an instrumentation bug looks like an app crash on a device
             state["crashed"] = True
+            crash_stack.append(java_stack(exc))
             loop.call_soon_threadsafe(queue.put_nowait, f"INSTRUMENTATION_STATUS: Error={exc!r}\n")
             return 0
         finally:
             finish_files()
+            if state["crashed"]:
+                runlog.crash(crash_stack[0] if crash_stack else FAULT_STACK)
+            runlog.finish()
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
     fut = loop.run_in_executor(None, worker)
