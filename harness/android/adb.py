@@ -104,8 +104,8 @@ class DeviceInfo:
 
 
 def adb_binary() -> str:
-    """The adb on PATH, else the one the adbutils wheel ships."""
-    return adbutils.adb_path()
+    """$ADB, else the adb on PATH, else the one the adbutils wheel ships."""
+    return os.environ.get("ADB") or adbutils.adb_path()
 
 
 def validate_device_path(path: str) -> str:

@@ -6,14 +6,15 @@ settings), so a default changes in one place and `--help` shows it.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, MODES, RunSettings
-from harness.errors import InputError
+from harness.errors import HarnessError, InputError
 from harness.gates import ParityGates
 from harness.models.quantize import PresetName, parse_preset
 from harness.reference.choice import Reference as ReferenceChoice
@@ -36,6 +37,49 @@ def parse_run_mode(value: object) -> RunMode:
         raise InputError(f"--mode {name!r}: use {', '.join(MODES[:-1])} or {MODES[-1]}")
     return RunMode(name)
 
+
+log = logging.getLogger(__name__)
+
+
+def apply_config(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """`--config`'s callback (eager: it runs before every other option): the configuration file
+    (harness.config) becomes the command's defaults through Click's default_map, so an option on
+    the command line wins over the file. Each value is converted as the option would convert it
+    now, so a bad one is an error naming the file and the key before anything runs."""
+    from harness.config import load_config
+
+    config = load_config(value)
+    values = config.for_command(ctx.info_name)
+    log.debug("configuration: %s %s", config.source, values)
+    if not values:
+        return value
+    by_key = {opt[2:]: p for p in ctx.command.params for opt in p.opts if opt.startswith("--")}
+    defaults: dict[str, Any] = dict(ctx.default_map or {})
+    for key, item in values.items():
+        option = by_key.get(key)
+        if option is None or option.name == param.name:
+            raise InputError(f"{config.path}: {key!r} is not an option of {ctx.info_name}")
+        try:
+            if not isinstance(item, bool):  # booleans were checked by type; Typer coerces the rest
+                option.get_runtime_param().coerce(item, param=option, ctx=ctx)  # type: ignore[attr-defined]
+        except (HarnessError, typer.TyperException) as err:
+            reason = getattr(err, "format_message", err.__str__)()
+            raise InputError(f"{config.path}: {key} = {item!r}: {reason}") from None
+        defaults[str(option.name)] = item
+    ctx.default_map = defaults
+    return value
+
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        is_eager=True,
+        callback=apply_config,
+        help="Configuration file (TOML; keys are these options' long names). Default: ./ava-harness.toml, else"
+        " [tool.ava-harness] in ./pyproject.toml. Options given here win over the file.",
+    ),
+]
 
 _PARITY = ParityGates()
 _SETTINGS = RunSettings()

@@ -119,6 +119,7 @@ def deploy_test_command(
     test_package: opt.TestPackage = opt.DEFAULT_TEST,
     runner: opt.Runner = opt.DEFAULT_RUNNER_CLASS,
     reference: opt.Reference = opt.DEFAULT_REFERENCE,
+    config: opt.ConfigFile = None,
 ) -> None:
     """Quantize (cached) -> host eval (cached) -> push -> am instrument -> pull -> compare -> report.
 
@@ -127,6 +128,7 @@ def deploy_test_command(
     error (nothing ran); 3 a device or infrastructure error, or an interrupt, kept some verdict
     from being reached (3 wins over 1)."""
     options = dict(locals())  # first: every parameter and nothing else
+    options.pop("config")  # already applied: the file's values are these parameters' defaults
     import os
 
     from harness.settings import ENV_SERIAL
@@ -159,9 +161,11 @@ def lab_command(
     test_package: opt.TestPackage = opt.DEFAULT_TEST,
     runner: opt.Runner = opt.DEFAULT_RUNNER_CLASS,
     reference: opt.Reference = opt.DEFAULT_REFERENCE,
+    config: opt.ConfigFile = None,
 ) -> None:
     """Device lab: the sign-off on many devices in parallel; one failing device never stops the others.
 
     Exit codes as deploy-test: 0 passed, 1 a gate failed, 2 usage error, 3 no verdict on some device."""
     options = dict(locals())
+    options.pop("config")
     _run_signoff(options.pop("device") or [], _deploy_options(**options))
