@@ -42,6 +42,9 @@ class DeviceConfig:
     # Only debuggable packages accept run-as, like a real device with release builds around.
     debuggable_packages: list[str] | None = None  # None: every installed package
     instrumentations: dict[str, InstrumentationSpec] = field(default_factory=_default_instrumentations)
+    # An APK installed with `pm install` that declares <instrumentation>: its package name -> the
+    # "module:function" that runs in its place (packages.py). Unbound ones fail like a missing runner class.
+    instrumentation_entries: dict[str, str] = field(default_factory=dict)
     sandbox_root: str | None = None  # host directory; None: a temporary directory
     extra_props: dict[str, str] = field(default_factory=dict)
     # Faults armed at start-up (the daemon has no Python API): dicts (faults.Fault.from_dict) or the

@@ -89,12 +89,12 @@ def test_every_command_is_registered() -> None:
         *("true", ":", "false", "exit", "echo", "id", "whoami", "pwd", "cd", "sleep", "uname", "date"),
         *("ls", "mkdir", "touch", "rm", "rmdir", "mv", "cp", "stat", "df"),
         *("cat", "sha256sum", "sha1sum", "md5sum", "wc", "grep"),
-        *("getprop", "setprop", "pm", "run-as", "dumpsys", "am", "logcat"),
+        *("getprop", "setprop", "pm", "cmd", "run-as", "dumpsys", "am", "logcat"),
         *("export", "exec", "env", "printenv", "which", "test", "["),
     }
     assert COMMANDS.names() == expected
     # Commands that await are dispatched without the DeviceOSError wrapper of plain ones.
-    assert set(COMMANDS.coroutines) == {"sleep", "run-as", "am", "logcat", "exec"}
+    assert set(COMMANDS.coroutines) == {"sleep", "run-as", "am", "logcat", "exec", "pm", "cmd"}
 
 
 def test_lists_pipelines_and_status(device: FakeDevice) -> None:

@@ -109,3 +109,20 @@ def crash(ctx: InstrumentationContext) -> int:
     """An app whose test throws: the process dies with the exception (AndroidRuntime in logcat)."""
     ctx.log("W", "VdApp", "about to crash")
     raise RuntimeError(ctx.args.get("message", "boom from the app"))
+
+
+def unbound(ctx: InstrumentationContext) -> int:
+    """An installed test APK no Python entry is bound to (DeviceConfig.instrumentation_entries): the
+    runner class cannot be loaded, as on a phone whose APK lacks it."""
+    component = f"{ctx.test_package}/{ctx.runner}"
+    error = (
+        f"java.lang.RuntimeException: Unable to instantiate instrumentation ComponentInfo{{{component}}}: "
+        f'java.lang.ClassNotFoundException: Didn\'t find class "{ctx.runner}" on path: '
+        f'DexPathList[[zip file "/data/app/{ctx.test_package}/base.apk"]]'
+    )
+    ctx.log("E", "AndroidRuntime", error)
+    ctx.write(
+        "INSTRUMENTATION_RESULT: shortMsg=java.lang.RuntimeException\n"
+        f"INSTRUMENTATION_RESULT: longMsg={error}\nINSTRUMENTATION_CODE: 0\n"
+    )
+    return 0

@@ -81,6 +81,9 @@ class ShellSession:
         self.run_as = run_as
         # Shell v2 forwards the client's stdin; filters read it only when given no file operand.
         self.stdin_source: Callable[[], Awaitable[bytes]] | None = None
+        # Exactly n bytes of stdin without waiting for EOF (`cmd package install -S SIZE` over exec:,
+        # whose host never closes its side); None where the service does not offer it.
+        self.stdin_exactly: Callable[[int], Awaitable[bytes]] | None = None
         self.env = {
             "EXTERNAL_STORAGE": "/sdcard",
             "ANDROID_DATA": "/data",
@@ -176,7 +179,8 @@ class ShellSession:
                 continue
             if tok == "<" and i + 1 < len(tokens):
                 try:
-                    stdin = self._host(self._expand(tokens[i + 1])).read_bytes()
+                    source = self._expand(tokens[i + 1])
+                    stdin = b"" if source == "/dev/null" else self._host(source).read_bytes()
                 except OSError as exc:
                     await self.write_err(f"/system/bin/sh: {tokens[i + 1]}: {exc.strerror}\n".encode())
                     return 1, b""
