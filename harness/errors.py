@@ -3,6 +3,8 @@ message on one line and exits non-zero, without a traceback."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HarnessError(Exception):
     """A failure the user can act on; `str(err)` is the one line shown."""
@@ -68,21 +70,8 @@ class DeviceRefusedError(DeviceError):
     (REFUSAL_REASONS) when the device's answer said which, classified where the answer arrived
     (a sync FAIL frame, a shell command's exit and stderr); None when it did not."""
 
-    def __init__(
-        self,
-        serial: str,
-        message: str,
-        *,
-        reason: str | None = None,
-        command: str | None = None,
-        output: str | None = None,
-        exit_status: int | None = None,
-        stdout: str | None = None,
-        stderr: str | None = None,
-    ) -> None:
-        super().__init__(
-            serial, message, command=command, output=output, exit_status=exit_status, stdout=stdout, stderr=stderr
-        )
+    def __init__(self, serial: str, message: str, *, reason: str | None = None, **details: Any) -> None:
+        super().__init__(serial, message, **details)
         self.reason = reason
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 FaultKind = Literal[
     "drop",
@@ -25,17 +25,7 @@ FaultKind = Literal[
     "rewrite_status",
     "slow_boot",
 ]
-KINDS: tuple[str, ...] = (
-    "drop",
-    "stall",
-    "truncate_pull",
-    "fill_storage",
-    "crash_instrumentation",
-    "throttle",
-    "tamper_file",
-    "rewrite_status",
-    "slow_boot",
-)
+KINDS: tuple[str, ...] = get_args(FaultKind)
 
 # JSON values for tamper_file(json_set=...) that json.dumps cannot express. Both are plain dicts, so a
 # fault stays JSON (DeviceConfig.faults for a daemon): {"$raw": "1e400"} is written verbatim,

@@ -82,16 +82,8 @@ def compare_model(
             "mean_cosine": float(cos.mean()),
             "max_abs_diff": float(np.abs(device_embeddings - host_embeddings).max()),
         }
-        within = result.parity["min_cosine"] >= parity.min_parity_cosine
-        note = "" if strict else " (reported, not gated: INT8 kernels differ by CPU architecture)"
         gates.append(
-            Gate(
-                "parity_min_cosine",
-                within or not strict,
-                result.parity["min_cosine"],
-                parity.min_parity_cosine,
-                f"vs {result.reference}{note}",
-            )
+            _cosine_gate("parity_min_cosine", result.parity["min_cosine"], parity, strict, f"vs {result.reference}")
         )
         if x86_embeddings is not None:
             x86 = cosine_rows(device_embeddings, x86_embeddings)
@@ -231,22 +223,20 @@ def _end_to_end_gates(
     elif device_e2e_embeddings is not None:
         cos = cosine_rows(device_e2e_embeddings, host_embeddings)
         result.end_to_end.update({"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())})
-        within = result.end_to_end["min_cosine"] >= parity.min_parity_cosine
-        note = "" if strict else " (reported, not gated: INT8 kernels differ by CPU architecture)"
-        gates.append(
-            Gate(
-                "e2e_min_cosine",
-                within or not strict,
-                result.end_to_end["min_cosine"],
-                parity.min_parity_cosine,
-                f"device-tokenized vectors vs {result.reference}{note}",
-            )
-        )
+        what = f"device-tokenized vectors vs {result.reference}"
+        gates.append(_cosine_gate("e2e_min_cosine", result.end_to_end["min_cosine"], parity, strict, what))
     elif expected:
         gates.append(
             Gate("e2e_min_cosine", False, None, parity.min_parity_cosine, "the device wrote no end-to-end embeddings")
         )
     return gates
+
+
+def _cosine_gate(name: str, min_cosine: float, parity: ParityGates, strict: bool, what: str) -> Gate:
+    """Device vs reference min cosine: gated when `strict`, otherwise reported (cross-architecture INT8)."""
+    within = min_cosine >= parity.min_parity_cosine
+    note = "" if strict else " (reported, not gated: INT8 kernels differ by CPU architecture)"
+    return Gate(name, within or not strict, min_cosine, parity.min_parity_cosine, f"{what}{note}")
 
 
 def _non_finite_count(vectors: np.ndarray | None) -> int:
