@@ -17,6 +17,8 @@ def signoff_document(run: SignoffRun) -> dict[str, Any]:
     run = sanitized(run)
     verdict = verdict_of(run)
     signoff = run.to_dict()
+    for raw in signoff["devices"]:
+        raw.pop("artifact_data", None)  # the bytes are in the files `artifacts` lists
     signoff.update(verdict_fields(verdict))
     signoff["passed"] = verdict.passed
     for device, raw in zip(run.devices, signoff["devices"], strict=True):

@@ -8,7 +8,12 @@ exactly the run someone needs a report for.
   file is rendered, verified and renamed into place on its own, so one that fails does not stop
   the others; returns `ReportFiles` (a mapping key -> path of the files written) or, when any file
   could not be written, raises ReportWriteError carrying the same `ReportFiles` (what was written
-  and what failed, and why)."""
+  and what failed, and why).
+- Each device's artifacts (harness.signoff.artifacts: instrumentation.txt, logcat.txt,
+  host-error.txt, profiles) are written first, under <directory>/<device_dir_name(serial)>/, each
+  file atomically and on its own; the ones written are listed on the device (`artifacts`, paths
+  relative to `directory`) for signoff.json and the page, a failed one is a note there and in
+  `ReportFiles.failed`."""
 
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ from harness.reports.json_report import signoff_document
 from harness.reports.junit import render_junit
 from harness.reports.manifest import build_signoff_manifest
 from harness.reports.sanitize import sanitized
-from harness.signoff.results import SignoffRun
+from harness.signoff.artifacts import device_dir_name, unique_dir_names
+from harness.signoff.results import DeviceRun, SignoffRun
 
 REPORT_FILES = {
     "json": "signoff.json",
@@ -55,6 +61,7 @@ class ReportFiles(Mapping[str, Path]):
     directory: Path
     written: dict[str, Path] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, Path] = field(default_factory=dict)  # relative path -> path of each artifact written
 
     def __getitem__(self, key: str) -> Path:
         return self.written[key]
@@ -79,6 +86,7 @@ def write_reports(run: SignoffRun, directory: Path) -> ReportFiles:
         raise ReportWriteError(str(err)) from None
     files = ReportFiles(directory)
     clean = sanitized(run)
+    _write_artifacts(run, clean, directory, files)
     renderers: dict[str, tuple[Callable[[SignoffRun], str], Callable[[Path], None]]] = {
         "json": (lambda r: dumps_json(signoff_document(r)), _verify_json),
         "junit": (render_junit, _verify_junit),
@@ -102,10 +110,42 @@ def write_reports(run: SignoffRun, directory: Path) -> ReportFiles:
             files.written[key] = path
     if files.failed:
         reasons = "; ".join(files.failed.values())
+        total = len(renderers) + len(files.artifacts) + sum(k.startswith("artifact:") for k in files.failed)
         raise ReportWriteError(
-            f"could not write {len(files.failed)} of {len(renderers)} report files in {directory}: {reasons}", files
+            f"could not write {len(files.failed)} of {total} report files in {directory}: {reasons}", files
         )
     return files
+
+
+def _write_artifacts(run: SignoffRun, clean: SignoffRun, directory: Path, files: ReportFiles) -> None:
+    """Each device's artifact bytes (on the run as the pipeline made it: the sanitized copy does not
+    carry them) to its directory; what was written or failed is recorded on `clean`'s device."""
+    try:
+        devices = list(run.devices)
+        names = unique_dir_names([str(getattr(d, "serial", "device")) for d in devices])
+    except Exception:  # a run too broken to list its devices has no artifacts to write
+        return
+    for device, target, name in zip(devices, clean.devices, names, strict=False):
+        data = getattr(device, "artifact_data", None) if isinstance(device, DeviceRun) else None
+        if not isinstance(data, dict):
+            continue
+        for file_name, content in list(data.items()):
+            safe = device_dir_name(str(file_name))
+            relative = f"{name}/{safe}"
+            path = directory / name / safe
+            try:
+                with atomic_output(path) as tmp:
+                    tmp.write_bytes(bytes(content))
+            except OSError as err:
+                reason = os_reason(err)
+            except Exception as err:  # content that is not bytes: this file only
+                reason = f"not written ({type(err).__name__})"
+            else:
+                target.artifacts[safe] = relative
+                files.artifacts[relative] = path
+                continue
+            files.failed[f"artifact:{relative}"] = f"{relative}: {reason}"
+            target.artifact_notes.append(f"{safe} could not be written: {reason}")
 
 
 def _write(final: Path, text: str, verify: Callable[[Path], None]) -> None:

@@ -20,6 +20,7 @@ from harness.android.contract import (
     parse_token_ids,
     token_ids_max_bytes,
 )
+from harness.android.instrument_run import MAX_OUTPUT_BYTES
 from harness.android.instrumentation import (
     InstrumentationResultParser,
     InstrumentationRun,
@@ -32,6 +33,7 @@ from harness.errors import DeviceError, HarnessError
 from harness.gates import Gate
 from harness.reference.arm64 import available as arm64_available
 from harness.reference.choice import HOST_ABI, choose_reference
+from harness.signoff.artifacts import LogcatCapture, OutputRecorder, keep_instrumentation, record_host_error
 from harness.signoff.compare import compare_model
 from harness.signoff.health import health_check, sweep_device_partials
 from harness.signoff.interrupts import POLL_SECONDS, Cancellation, Cancelled
@@ -52,6 +54,8 @@ def run_device(
     paths = DevicePaths(options.app_package)
     cancel = cancel or Cancellation()
     device: Device | None = None
+    logcat = LogcatCapture((options.app_package, options.test_package))
+    recorder: OutputRecorder | None = None
 
     def stage(name: str, detail: str = "") -> None:
         cancel.check()
@@ -88,7 +92,11 @@ def run_device(
         device.write_bytes(paths.request(plan.run_id), json.dumps(request).encode())
 
         stage("instrument")
-        run = _instrument(device, paths, plan, options, cancel, lambda test: progress(serial, f"instrument: {test}"))
+        logcat.start(device, record)
+        recorder = OutputRecorder(MAX_OUTPUT_BYTES)
+        run = _instrument(
+            device, paths, plan, options, cancel, lambda test: progress(serial, f"instrument: {test}"), recorder
+        )
         record.instrumentation = run.to_dict()
 
         stage("pull")
@@ -121,6 +129,10 @@ def run_device(
     except Exception as err:  # a bug or an unforeseen fault on one device must not stop the lab
         record.status = "error"
         record.error = f"{type(err).__name__}: {err}"
+        record_host_error(record)  # the line stays in the report; the traceback goes to host-error.txt
+    keep_instrumentation(record, recorder)
+    if device is not None and record.status != "interrupted":  # never raises
+        logcat.finish(device, record, failed=record.status != "passed")
     record.seconds = time.monotonic() - started
     record.stage = record.stage if record.status == "interrupted" else "done"
     progress(serial, f"done: {record.status}")
@@ -134,6 +146,7 @@ def _instrument(
     options: DeployOptions,
     cancel: Cancellation,
     on_test: Callable[[str], None],
+    recorder: OutputRecorder,
 ) -> InstrumentationRun:
     command = build_instrument_command(
         options.test_package,
@@ -142,7 +155,7 @@ def _instrument(
     )
     stream = device.open_stream(command)
     try:
-        read_socket = socket_reader(stream.conn)
+        read_socket = recorder.wrap(socket_reader(stream.conn))  # the raw output, for instrumentation.txt
 
         def read(timeout_seconds: float) -> bytes | None:
             cancel.check()  # Cancelled leaves collect_output at once; the stream is closed below

@@ -41,6 +41,11 @@ class ModelOnDevice:
     # Set when this model could not be judged (the device's output broke the contract, a pull
     # failed): the one-line reason. Its gates are then not a verdict.
     error: str | None = None
+    # The device's ONNX Runtime profile, summarised (harness.signoff.profile): top_ops,
+    # node_ms_total, run_ms_total. Empty when none was asked for or it could not be read
+    # (profile_error says why). Never part of the verdict.
+    profile: dict[str, Any] = field(default_factory=dict)
+    profile_error: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -63,6 +68,16 @@ class DeviceRun:
     models: list[ModelOnDevice] = field(default_factory=list)
     instrumentation: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    # Diagnostics (harness.signoff.artifacts), never part of the verdict. artifacts: file name ->
+    # path relative to the run's report directory, set by the report writer for each file it
+    # wrote; artifact_notes: what is missing or cut and why ("logcat unavailable: ...");
+    # logcat_excerpt: the log lines of the test process, AndroidRuntime or FATAL, for a failed run.
+    artifacts: dict[str, str] = field(default_factory=dict)
+    artifact_notes: list[str] = field(default_factory=list)
+    logcat_excerpt: list[str] = field(default_factory=list)
+    # The artifacts' bytes (file name -> content, bounded), in memory until the report writer
+    # writes them; not a constructor argument, so sanitized copies and signoff.json leave it out.
+    artifact_data: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def model_name(self) -> str:

@@ -75,7 +75,10 @@ def test_cli_deploy_test_writes_every_report_and_exits_0(virtual_devices, adb_se
     result = _cli(adb_server, tmp_path, "--device", device.serial)
     assert result.returncode == 0, result.stderr[-2000:]
     (run_dir,) = (tmp_path / "reports").iterdir()
-    assert sorted(p.name for p in run_dir.iterdir()) == ["junit.xml", "manifest.json", "signoff.html", "signoff.json"]
+    files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
+    assert files == ["junit.xml", "manifest.json", "signoff.html", "signoff.json"]
+    # and one directory of the device's artifacts (instrumentation.txt, logcat.txt)
+    assert [p.name for p in run_dir.iterdir() if p.is_dir()] == [device.serial.replace(":", "_")]
     assert json.loads((run_dir / "signoff.json").read_text())["passed"] is True
     assert "PASS" in result.stdout and device.serial in result.stdout
 
