@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.android.adb import ShellResult
 from harness.reports.html_page import render_html
 from harness.reports.json_report import signoff_document
 from harness.reports.writers import ReportWriteError, write_reports
 from harness.signoff.artifacts import (
     DIR_NAME_MAX,
+    LogcatCapture,
     OutputRecorder,
     device_dir_name,
     keep_tail,
@@ -148,3 +150,45 @@ def test_hostile_artifact_data_never_breaks_the_writers(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "signoff.json").read_text())["verdict"] != "passed"
     assert "artifact_data" not in signoff_document(_run(device))["devices"][0]
     assert "</html>" in render_html(_run(device))
+
+
+class _Device:
+    """A device whose shell answers each logcat command with a canned (exit code, stdout, stderr)."""
+
+    def __init__(self, answers: dict[str, tuple[int, str, str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def shell(self, argv: list[str], *, timeout: float | None = None) -> ShellResult:
+        command = " ".join(argv)
+        self.asked.append(command)
+        code, out, err = self.answers[command]
+        return ShellResult(command, code, out, err)
+
+
+def test_a_device_without_logcat_is_a_note_never_an_error() -> None:
+    device = _Device({"logcat -c": (127, "", "/system/bin/sh: logcat: inaccessible or not found\n")})
+    record = DeviceRun(serial="s", status="passed")
+    capture = LogcatCapture(("com.augmentalis.ava",))
+    capture.start(device, record)  # type: ignore[arg-type]
+    capture.finish(device, record, failed=True)  # type: ignore[arg-type]
+    assert record.artifact_notes == [
+        "logcat unavailable: `logcat -c` exited 127: /system/bin/sh: logcat: inaccessible or not found"
+    ]
+    assert device.asked == ["logcat -c"] and record.artifact_data == {} and record.status == "passed"
+
+
+def test_the_crash_buffer_is_added_only_when_the_run_failed() -> None:
+    answers = {
+        "logcat -c": (0, "", ""),
+        "logcat -d -v threadtime": (0, LOGCAT, ""),
+        "logcat -b crash -d -v threadtime": (0, "11-29 20:00:00.300  4321  4330 E AndroidRuntime: crash stack\n", ""),
+    }
+    for failed in (False, True):
+        device, record = _Device(answers), DeviceRun(serial="s")
+        capture = LogcatCapture(("com.augmentalis.ava.test",))
+        capture.start(device, record)  # type: ignore[arg-type]
+        capture.finish(device, record, failed=failed)  # type: ignore[arg-type]
+        logcat = record.artifact_data["logcat.txt"].decode()
+        assert ("crash stack" in logcat) is failed and logcat.startswith(LOGCAT)
+        assert bool(record.logcat_excerpt) is failed and record.artifact_notes == []
