@@ -8,11 +8,12 @@ options.py."""
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from harness.cli import evaluate, models, signoff, virtual
-from harness.cli.output import print_error
+from harness.cli.output import out, print_error, set_verbosity
 from harness.errors import HarnessError
 
 
@@ -22,6 +23,7 @@ class _Typer(typer.Typer):
 
     def __call__(self, *args, **kwargs):
         try:
+            kwargs.setdefault("prog_name", "ava-harness")  # `python -m harness.cli.app` too: usage, completion
             result = super().__call__(*args, standalone_mode=False, **kwargs)
         except HarnessError as err:
             print_error(err)
@@ -43,8 +45,40 @@ app = _Typer(
     "`ava-harness eval AVA-ONX-384-BASE-INT8`, then `make deploy-test DEVICE=<serial>`.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("ava-harness")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown"
+        out.print(f"ava-harness {number}", markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _common(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Results and errors only: no progress lines or bars.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Debug lines on stderr: configuration, adb commands, stages and their timings."
+        ),
+    ] = False,
+) -> None:
+    set_verbosity(quiet=quiet, verbose=verbose)
+
 
 models_app = typer.Typer(help="Build and list the registered models.", no_args_is_help=True)
 models_app.command("build")(models.models_build)

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.cli.options import Preset
-from harness.cli.output import console, out, say
+from harness.cli.output import console, is_quiet, out, say
 from harness.models.quantize import ModeName, parse_mode
 from harness.models.store import STALE_PARTIAL_SECONDS
 
@@ -125,7 +125,12 @@ def quantize_all(
         raise InputError(f"{directory}: no registered original model (*.onnx named as in models/registry.toml)")
     sweep_stale_partials(output_dir, STALE_PARTIAL_SECONDS, only_for={target.name for _, target, _ in jobs})
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=is_quiet(),
     ) as bar:
         task = bar.add_task("quantizing", total=len(jobs))
         for source, target, variant in jobs:

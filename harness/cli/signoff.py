@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,10 +12,12 @@ import typer
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from harness.cli import options as opt
-from harness.cli.output import console, out, print_error, safe, say
+from harness.cli.output import console, is_quiet, out, print_error, safe, say
 
 if TYPE_CHECKING:
     from harness.signoff.options import DeployOptions
+
+log = logging.getLogger(__name__)
 
 
 def _parse_models(models: list[str] | None) -> list[str]:
@@ -72,21 +76,31 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
         if not serial.strip():
             raise InputError(f"--device {serial!r}: an empty serial (omit --device to use every attached device)")
     check_output_dir(options.reports_dir, "--reports-dir")
+    log.debug("options: %s", options)
+    start = time.monotonic()
     with signals_interrupt():
         try:
             with virtual_devices_for(devices, progress=say) as serials:
                 if not serials:
+                    log.debug("adb devices on %s", ", ".join(map(str, options.servers)) or "the default server")
                     serials = attached_serials(options.servers)
                     say(f"devices: {', '.join(serials) or 'none attached'}")
-                with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+                log.debug("devices %s ready after %.2f s", serials, time.monotonic() - start)
+                bar_columns = (TextColumn("{task.description}"), TimeElapsedColumn())
+                with Progress(*bar_columns, console=console, disable=is_quiet()) as bar:
                     tasks: dict[str, int] = {}
+                    last: dict[str, float] = {}
 
                     def progress(who: str, message: str) -> None:
+                        now = time.monotonic()  # --verbose: each stage with the time since the last one
+                        log.debug("%s: %s (+%.2f s)", who, message, now - last.get(who, start))
+                        last[who] = now
                         if who not in tasks:
                             tasks[who] = bar.add_task(safe(who), total=None)
                         bar.update(tasks[who], description=f"[bold]{safe(who)}[/] {safe(message)}")
 
                     run = deploy_test(serials, options, progress)
+                log.debug("sign-off %s: %.2f s on %d device(s)", run.run_id, time.monotonic() - start, len(serials))
         except KeyboardInterrupt as interrupt:
             raise HostWorkInterrupted(f"interrupted ({describe(interrupt)}) before any device ran") from None
     try:
