@@ -94,6 +94,8 @@ class DeviceLog:
         self._used: dict[str, int] = dict.fromkeys(BUFFERS, 0)
         self._pids = itertools.count(FIRST_APP_PID)
         self.last_seq = 0
+        # App processes alive now (pid -> (process name, uid)), for ps and pidof.
+        self.processes: dict[int, tuple[str, int]] = {}
 
     def new_pid(self) -> int:
         """A process id for an app process starting now."""

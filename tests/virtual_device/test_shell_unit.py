@@ -91,6 +91,7 @@ def test_every_command_is_registered() -> None:
         *("cat", "sha256sum", "sha1sum", "md5sum", "wc", "grep"),
         *("getprop", "setprop", "pm", "cmd", "run-as", "dumpsys", "am", "logcat"),
         *("export", "exec", "env", "printenv", "which", "test", "["),
+        *("head", "tail", "cut", "find", "chmod", "ps", "pidof", "getenforce", "settings", "bugreportz"),
     }
     assert COMMANDS.names() == expected
     # Commands that await are dispatched without the DeviceOSError wrapper of plain ones.

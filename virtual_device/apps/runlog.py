@@ -42,6 +42,7 @@ class InstrumentationLog:
         self.log.log(priority, tag, message, buffers="main", pid=self.pid)
 
     def start(self) -> None:
+        self.log.processes[self.pid] = (self.process, app_uid(self.process))
         self.system("I", f"Force stopping {self.process} appid={app_uid(self.process)} user=0: start instr")
         self.system(
             "I", f"Start proc {self.pid}:{self.process}/{uid_name(self.process)} for added application {self.process}"
@@ -103,4 +104,5 @@ class InstrumentationLog:
             if self._pending:
                 self._line(self._pending)
                 self._pending = ""
+        self.log.processes.pop(self.pid, None)
         self.system("I", f"Killing {self.pid}:{self.process}/{uid_name(self.process)} (adj 0): finished inst")

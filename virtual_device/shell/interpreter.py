@@ -256,13 +256,21 @@ class ShellSession:
 
 
 STDIN_FILTERS = {"cat": 0, "sha256sum": 0, "sha1sum": 0, "md5sum": 0, "wc": 0, "grep": 1}
+STDIN_FILTERS.update({"head": 0, "tail": 0, "cut": 0})
+# Options whose value is the next word, not a file operand.
+VALUE_OPTIONS = {"head": {"-n", "-c"}, "tail": {"-n", "-c"}, "cut": {"-d", "-f", "-c", "-b"}}
 
 
 def reads_stdin(tokens: list[str]) -> bool:
     """Whether this pipeline stage is a filter that reads stdin: no file operand, or `-`."""
     if not tokens or tokens[0] not in STDIN_FILTERS or "<" in tokens:
         return False
-    words = [t for t in tokens[1:] if not t.startswith("-") or t == "-"]
+    takes_value = VALUE_OPTIONS.get(tokens[0], set())
+    words = [
+        t
+        for i, t in enumerate(tokens[1:], 1)
+        if (not t.startswith("-") or t == "-") and tokens[i - 1] not in takes_value
+    ]
     cut = next((i for i, t in enumerate(words) if t in REDIRECTS or t in (">", ">>")), len(words))
     return len(words[:cut]) <= STDIN_FILTERS[tokens[0]] or "-" in words[:cut]
 

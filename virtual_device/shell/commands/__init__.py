@@ -5,7 +5,19 @@ A new command: a function `(session, ctx, args) -> exit status` decorated with
 @command("name") (or @async_command when it awaits) in the module it belongs to; a new module
 also goes in the import list below."""
 
-from virtual_device.shell.commands import activity, basic, files, logs, packages, props, shellenv, text
+from virtual_device.shell.commands import activity, basic, files, fstools, logs, packages, props, shellenv, system, text
 from virtual_device.shell.registry import COMMANDS
 
-__all__ = ["COMMANDS", "activity", "basic", "files", "logs", "packages", "props", "shellenv", "text"]
+__all__ = [
+    "COMMANDS",
+    "activity",
+    "basic",
+    "files",
+    "fstools",
+    "logs",
+    "packages",
+    "props",
+    "shellenv",
+    "system",
+    "text",
+]

@@ -6,8 +6,9 @@ import asyncio
 import errno
 import time
 
+from virtual_device.apps.runlog import app_uid
 from virtual_device.shell.interpreter import Ctx, ExitShell, ShellSession
-from virtual_device.shell.registry import async_command, command
+from virtual_device.shell.registry import async_command, command, split_flags
 from virtual_device.storage import DeviceOSError
 
 SHELL_ID = (
@@ -50,7 +51,7 @@ def cmd_echo(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
 @command("id")
 def cmd_id(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     if s.run_as:
-        uid = 10000 + (sum(s.run_as.encode()) % 9000)
+        uid = app_uid(s.run_as)
         ctx.out(
             f"uid={uid}(u0_a{uid - 10000}) gid={uid}(u0_a{uid - 10000}) groups={uid}(u0_a{uid - 10000}),"
             f"3003(inet),9997(everybody),20{uid - 10000:03d}(u0_a{uid - 10000}_cache) "
@@ -63,7 +64,7 @@ def cmd_id(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
 
 @command("whoami")
 def cmd_whoami(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
-    ctx.out((f"u0_a{sum(s.run_as.encode()) % 9000}" if s.run_as else "shell") + "\n")
+    ctx.out((f"u0_a{app_uid(s.run_as) - 10_000}" if s.run_as else "shell") + "\n")
     return 0
 
 
@@ -97,9 +98,24 @@ async def cmd_sleep(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     return 0
 
 
+# The machine `uname -m` reports for the device's primary ABI (a 64-bit kernel under 32-bit ABIs).
+MACHINES = {"arm64-v8a": "aarch64", "armeabi-v7a": "armv8l", "x86_64": "x86_64", "x86": "i686"}
+
+
 @command("uname")
 def cmd_uname(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
-    ctx.out("Linux localhost 6.1.0-android14 #1 SMP PREEMPT aarch64 Toybox\n" if "-a" in args else "Linux\n")
+    flags, _ = split_flags(args, "asnrvmpio")
+    machine = MACHINES.get(s.device.config.abi, "aarch64")
+    fields = {
+        "s": "Linux",
+        "n": "localhost",
+        "r": "6.1.0-android14-11",
+        "v": "#1 SMP PREEMPT Thu Jan  1 00:00:00 UTC 2026",
+        "m": machine,
+        "o": "Toybox",
+    }
+    order = "snrvmo" if "a" in flags else "".join(c for c in "snrvmo" if c in flags or (c == "m" and flags & set("pi")))
+    ctx.out(" ".join(fields[c] for c in order or "s") + "\n")
     return 0
 
 

@@ -9,6 +9,7 @@ import stat as statmod
 import time
 from pathlib import Path
 
+from virtual_device.apps.runlog import app_uid
 from virtual_device.shell.interpreter import Ctx, ShellSession
 from virtual_device.shell.registry import command, path_error, split_flags
 from virtual_device.storage import DeviceOSError
@@ -18,10 +19,26 @@ def _mode_string(mode: int) -> str:
     return statmod.filemode(mode)
 
 
-def _ls_line(name: str, st: os.stat_result) -> str:
+def owner(device_path: str) -> tuple[int, str, int, str]:
+    """(uid, user, gid, group) of a device path, one answer for ls -l and stat: app data belongs
+    to the app, /data/local/tmp to shell, external storage to root:sdcard_rw (sdcardfs), the
+    read-only tree to root."""
+    parts = device_path.strip("/").split("/")
+    app_dir = parts[2:3] if parts[:2] == ["data", "data"] else parts[3:4] if parts[:3] == ["data", "user", "0"] else []
+    if app_dir:
+        uid = app_uid(app_dir[0])
+        return uid, f"u0_a{uid - 10_000}", uid, f"u0_a{uid - 10_000}"
+    if device_path.startswith("/data/local/tmp"):
+        return 2000, "shell", 2000, "shell"
+    if parts[0] in ("sdcard", "storage") or device_path.startswith("/mnt/sdcard"):
+        return 0, "root", 1015, "sdcard_rw"
+    return 0, "root", 0, "root"
+
+
+def _ls_line(name: str, st: os.stat_result, device_path: str) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(st.st_mtime))
-    group = "sdcard_rw" if statmod.S_ISDIR(st.st_mode) else "shell"
-    return f"{_mode_string(st.st_mode)} {st.st_nlink} shell {group} {st.st_size} {when} {name}"
+    _, user, _, group = owner(device_path)
+    return f"{_mode_string(st.st_mode)} {st.st_nlink} {user} {group} {st.st_size} {when} {name}"
 
 
 @command("ls")
@@ -62,7 +79,8 @@ def cmd_ls(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
                     if host is not None
                     else os.stat_result((statmod.S_IFDIR | 0o755, 1, 1, 2, 0, 0, 4096, 0, 0, 0))
                 )
-                ctx.out(_ls_line(name, st) + "\n")
+                where = posixpath.join(res.device, name) if is_dir and name not in (".", "..") else res.device
+                ctx.out(_ls_line(name, st, where) + "\n")
             else:
                 ctx.out(name + "\n")
     return status
@@ -212,10 +230,11 @@ def _file_type(st: os.stat_result) -> str:
     return _FILE_TYPES.get(statmod.S_IFMT(st.st_mode), "unknown")
 
 
-def _stat_format(fmt: str, name: str, st: os.stat_result) -> str:
+def _stat_format(fmt: str, name: str, st: os.stat_result, device_path: str) -> str:
     def human(t: float) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1e9):09d} +0000"
 
+    uid, user, gid, group = owner(device_path)
     values: dict[str, str] = {
         "s": str(st.st_size),
         "Y": str(int(st.st_mtime)),
@@ -230,10 +249,10 @@ def _stat_format(fmt: str, name: str, st: os.stat_result) -> str:
         "a": f"{statmod.S_IMODE(st.st_mode):o}",
         "A": statmod.filemode(st.st_mode),
         "f": f"{st.st_mode:x}",
-        "u": "2000",
-        "U": "shell",
-        "g": "9997" if statmod.S_ISDIR(st.st_mode) else "2000",
-        "G": "everybody" if statmod.S_ISDIR(st.st_mode) else "shell",
+        "u": str(uid),
+        "U": user,
+        "g": str(gid),
+        "G": group,
         "i": str(st.st_ino),
         "h": str(st.st_nlink),
         "b": str(getattr(st, "st_blocks", 0)),
@@ -290,7 +309,7 @@ def cmd_stat(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
             status = 1
             continue
         if fmt is not None:
-            ctx.out(_stat_format(fmt, path, st) + "\n")
+            ctx.out(_stat_format(fmt, path, st, res.device) + "\n")
         else:
             ctx.out(
                 _stat_format(
@@ -300,6 +319,7 @@ def cmd_stat(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
                     "Access: %x\nModify: %y\nChange: %z",
                     path,
                     st,
+                    res.device,
                 )
                 + "\n"
             )

@@ -1,4 +1,4 @@
-"""cat, sha256sum, sha1sum, md5sum, wc, grep: read their file operands, or stdin without any
+"""cat, sha256sum, sha1sum, md5sum, wc, grep, head, tail, cut: read their file operands, or stdin without any
 (interpreter.STDIN_FILTERS lists them for shell v2 stdin)."""
 
 from __future__ import annotations
@@ -96,3 +96,123 @@ def cmd_grep(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     if "c" in flags:
         ctx.out(f"{matched}\n")
     return 0 if matched else 1
+
+
+def _count_option(args: list[str], default: int) -> tuple[int, bool, bool, list[str]]:
+    """(-n/-c count, count is bytes, count is '+N' from the start, operands) of head/tail."""
+    count, in_bytes, from_start, rest = default, False, False, []
+    it = iter(args)
+    for a in it:
+        value: str | None = None
+        if a in ("-n", "-c"):
+            in_bytes, value = a == "-c", next(it, "")
+        elif a.startswith(("-n", "-c")) and len(a) > 2:
+            in_bytes, value = a[1] == "c", a[2:]
+        elif a.startswith("-") and a[1:].isdigit():
+            value = a[1:]
+        elif a in ("-f", "-F", "-q", "-v"):
+            continue
+        else:
+            rest.append(a)
+            continue
+        from_start = value.startswith("+")
+        count = int(value.lstrip("+-"))
+    return count, in_bytes, from_start, rest
+
+
+def _head_tail(tool: str, s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+    try:
+        count, in_bytes, from_start, paths = _count_option(args, 10)
+    except ValueError:
+        ctx.err(f"{tool}: bad count\n")
+        return 1
+    status = 0
+    inputs = _read_inputs(s, ctx, tool, paths)
+    for i, (path, data) in enumerate(inputs):
+        if data is None:
+            status = 1
+            continue
+        if len(inputs) > 1:
+            ctx.out(("\n" if i else "") + f"==> {path} <==\n")
+        if in_bytes:
+            if tool == "head":
+                ctx.out(data[:count])
+            elif from_start:
+                ctx.out(data[max(count - 1, 0) :])
+            else:
+                ctx.out(data[-count:] if count else b"")
+            continue
+        lines = data.splitlines(keepends=True)
+        if tool == "head":
+            chosen = lines[:count]
+        elif from_start:
+            chosen = lines[max(count - 1, 0) :]
+        else:
+            chosen = lines[-count:] if count else []
+        ctx.out(b"".join(chosen))
+    return status
+
+
+@command("head")
+def cmd_head(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+    return _head_tail("head", s, ctx, args)
+
+
+@command("tail")
+def cmd_tail(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+    return _head_tail("tail", s, ctx, args)
+
+
+def _ranges(spec: str) -> list[tuple[int, int]]:
+    out = []
+    for part in spec.split(","):
+        lo, dash, hi = part.partition("-")
+        start = int(lo) if lo else 1
+        end = (int(hi) if hi else 1 << 30) if dash else start
+        if start < 1 or end < start:
+            raise ValueError(part)
+        out.append((start, end))
+    return out
+
+
+@command("cut")
+def cmd_cut(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+    delim, fields, chars, only_delimited, paths = "\t", None, None, False, []
+    it = iter(args)
+    for a in it:
+        if a in ("-d", "-f", "-c", "-b"):
+            value = next(it, "")
+        elif a[:2] in ("-d", "-f", "-c", "-b") and len(a) > 2:
+            a, value = a[:2], a[2:]
+        elif a == "-s":
+            only_delimited = True
+            continue
+        else:
+            paths.append(a)
+            continue
+        if a == "-d":
+            delim = value
+        elif a == "-f":
+            fields = value
+        else:
+            chars = value
+    try:
+        ranges = _ranges(fields if fields is not None else chars or "")
+    except ValueError:
+        ctx.err("cut: bad list\n" if (fields or chars) else "cut: Needs -fcb\n")
+        return 1
+    status = 0
+    for _path, data in _read_inputs(s, ctx, "cut", paths):
+        if data is None:
+            status = 1
+            continue
+        for line in data.decode("utf-8", "replace").splitlines():
+            if fields is None:
+                ctx.out("".join(line[a - 1 : b] for a, b in ranges) + "\n")
+            elif delim not in line:
+                ctx.out("" if only_delimited else line + "\n")
+            else:
+                parts = line.split(delim)
+                picked = [p for i, p in enumerate(parts, 1) if any(a <= i <= b for a, b in ranges)]
+                ctx.out(delim.join(picked) + "\n")
+    return status
