@@ -10,11 +10,16 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from virtual_device.config import DeviceConfig
 from virtual_device.device import VirtualDevice
+from virtual_device.host import DeviceLoop
 from virtual_device.services import DEFAULT_SERVICES
+
+T = TypeVar("T")
 
 log = logging.getLogger("virtual_device")
 PARENT_POLL_SECONDS = 0.2
@@ -33,6 +38,11 @@ async def _watch_parent(parent_pid: int, detach_file: Path | None, stop: asyncio
         await asyncio.sleep(PARENT_POLL_SECONDS)
 
 
+async def _on(runner: DeviceLoop, coro: Coroutine[Any, Any, T]) -> T:
+    """Await a coroutine running on a device's own loop."""
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, runner.loop))
+
+
 async def serve(
     count: int,
     port: int | None,
@@ -48,7 +58,7 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch = asyncio.create_task(_watch_parent(parent_pid, detach_file, stop)) if parent_pid else None
-    devices: list[VirtualDevice] = []
+    devices: list[tuple[VirtualDevice, DeviceLoop]] = []
 
     async def boot() -> None:
         for i in range(count):
@@ -56,8 +66,10 @@ async def serve(
             device = VirtualDevice(
                 config.replace(), services=DEFAULT_SERVICES, port=(port + i) if port else 0, sandbox=dev_sandbox
             )
-            devices.append(device)
-            await device.start()
+            # Each device on its own loop thread: one hashing 100 MB never stalls another's replies.
+            runner = DeviceLoop(f"virtual-device-{i}")
+            devices.append((device, runner))
+            await _on(runner, device.start())
 
     booting = asyncio.create_task(boot())
     stopping = asyncio.create_task(stop.wait())
@@ -66,8 +78,8 @@ async def serve(
         booting.result()  # a failed start (port taken) raises here
         info = {
             "pid": os.getpid(),
-            "ports": [d.port for d in devices],
-            "sandboxes": [str(d.sandbox) for d in devices],
+            "ports": [d.port for d, _ in devices],
+            "sandboxes": [str(d.sandbox) for d, _ in devices],
         }
         print(json.dumps(info), flush=True)
         if ready_file is not None:
@@ -80,8 +92,10 @@ async def serve(
         await booting
     if watch is not None:
         watch.cancel()
-    for device in devices:
-        await device.stop()
+    for device, runner in devices:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(_on(runner, device.stop()), 5)
+        runner.close()
 
 
 def main(argv: list[str] | None = None) -> int:

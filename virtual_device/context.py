@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from virtual_device.config import DeviceConfig
 from virtual_device.faults import FaultInjector
 from virtual_device.storage import Storage
 from virtual_device.transport.streams import Stream
+
+T = TypeVar("T")
 
 
 class DeviceContext(Protocol):
@@ -28,6 +30,15 @@ class DeviceContext(Protocol):
 
     @property
     def faults(self) -> FaultInjector: ...
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) on the device's worker thread, off the event loop: for file-heavy work
+        (hashing or reading large files) so other streams and devices keep being served."""
+        ...
+
+    def reboot(self) -> None:
+        """Start a reboot: connections drop, the device comes back with its files."""
+        ...
 
 
 # A service: runs one stream to completion (the connection closes the stream afterwards).

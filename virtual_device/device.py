@@ -4,12 +4,15 @@ stream through the service table it was given (services.DEFAULT_SERVICES by defa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
 import socket
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from virtual_device.config import DeviceConfig
 from virtual_device.context import ServiceTable
@@ -22,6 +25,14 @@ log = logging.getLogger("virtual_device")
 # Advertise exactly what is implemented: the host picks code paths from this list.
 FEATURES = ("shell_v2", "stat_v2", "ls_v2", "fixed_push_mkdir")
 READ_LIMIT = 4 * 1024 * 1024
+# Open host connections per device; beyond it the oldest one still without CNXN is dropped, else
+# the newcomer is (thousands of idle sockets must not exhaust the process's descriptors).
+MAX_CONNECTIONS = 64
+# `adb reboot`: offline this long, then adbd answers while sys.boot_completed is still 0 this long.
+REBOOT_OFFLINE_SECONDS = 1.0
+REBOOT_BOOTING_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
 class VirtualDevice:
@@ -45,6 +56,13 @@ class VirtualDevice:
         self.port = port
         self._server: asyncio.AbstractServer | None = None
         self.connections: set[Connection] = set()
+        # Props a reboot changes for a while (sys.boot_completed=0), over config.props().
+        self.prop_overrides: dict[str, str] = {}
+        self.offline = False
+        self.boots = 0
+        self._reboot_task: asyncio.Task[None] | None = None
+        # File-heavy work of this device (hashing, big reads) runs here, off the event loop.
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, f"vdev-worker-{id(self):x}")
 
     @property
     def serial(self) -> str:
@@ -52,7 +70,36 @@ class VirtualDevice:
 
     @property
     def props(self) -> dict[str, str]:
-        return self.config.props(self.serial)
+        props = self.config.props(self.serial)
+        props.update(self.prop_overrides)
+        return props
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(*args) on this device's worker thread: the event loop (every connection of this
+        device, and other devices on the same loop) keeps serving meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, functools.partial(fn, *args))
+
+    def reboot(self) -> None:
+        """`adb reboot`: every connection drops, the device is offline for a moment, then adbd
+        answers again while sys.boot_completed is 0, then 1. Files, config and faults are kept."""
+        if self._reboot_task is None or self._reboot_task.done():
+            # From now on nothing new connects and the boot is not complete.
+            self.offline = True
+            self.prop_overrides.update({"sys.boot_completed": "0", "dev.bootcomplete": "0"})
+            self._reboot_task = asyncio.ensure_future(self._reboot())
+
+    async def _reboot(self) -> None:
+        await asyncio.sleep(0.05)  # the reboot: stream's CLSE leaves first
+        for conn in list(self.connections):
+            conn.abort()
+        log.info("%s rebooting", self.serial)
+        await asyncio.sleep(REBOOT_OFFLINE_SECONDS)
+        self.offline = False
+        self.boots += 1
+        await asyncio.sleep(REBOOT_BOOTING_SECONDS)
+        for key in ("sys.boot_completed", "dev.bootcomplete"):
+            self.prop_overrides.pop(key, None)
+        log.info("%s boot completed", self.serial)
 
     def banner(self) -> bytes:
         c = self.config
@@ -81,6 +128,8 @@ class VirtualDevice:
         log.info("virtual device listening on %s", self.serial)
 
     async def stop(self) -> None:
+        if self._reboot_task is not None:
+            self._reboot_task.cancel()
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):
@@ -88,8 +137,19 @@ class VirtualDevice:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.offline:
+            writer.transport.abort()  # rebooting: nothing listens (the host sees a reset)
+            return
+        if len(self.connections) >= MAX_CONNECTIONS:
+            idle = [c for c in self.connections if not c.cnxn_seen and not c.dropped]
+            if not idle:
+                log.warning("%s: %d connections open, refusing another", self.serial, len(self.connections))
+                writer.transport.abort()
+                return
+            min(idle, key=lambda c: c.opened).abort()  # make room: the oldest socket that never said CNXN goes
         sock = writer.get_extra_info("socket")
         if sock is not None:
             # Every stream round-trips OKAYs; Nagle would add 40 ms stalls to each one.

@@ -1,5 +1,5 @@
-"""Run virtual devices on a background thread with its own asyncio loop (fixtures, benches)
-or in the foreground (the `serve` daemon)."""
+"""Run virtual devices in this process, each on a background thread with its own asyncio loop
+(fixtures, benches); `python -m virtual_device serve` runs them in a daemon the same way."""
 
 from __future__ import annotations
 
@@ -20,12 +20,36 @@ from virtual_device.services import DEFAULT_SERVICES
 T = TypeVar("T")
 
 
+class DeviceLoop:
+    """An asyncio loop on a daemon thread. Each device gets its own, so a device busy with file-heavy
+    work (hashing 100 MB, a large pull) never delays another device's replies."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        # Instrumentations may run onnxruntime for seconds each: give them their own workers.
+        self.loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(8, "vdev-instr"))
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+
 class VirtualDeviceHandle:
     """What tests get back: the device, its serial and sandbox, and the fault API."""
 
-    def __init__(self, device: VirtualDevice, host: DeviceHost) -> None:
+    def __init__(self, device: VirtualDevice, runner: DeviceLoop) -> None:
         self.device = device
-        self._host = host
+        self._runner = runner
 
     @property
     def serial(self) -> str:
@@ -52,57 +76,62 @@ class VirtualDeviceHandle:
 
     def drop_connections(self) -> None:
         """Abort every live host connection (the adb server will reconnect)."""
-        self._host.call(self._abort_all())
+        self._runner.call(self._abort_all())
 
     async def _abort_all(self) -> None:
         for conn in list(self.device.connections):
             conn.abort()
 
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30) -> T:
+        """Run a coroutine on this device's event loop and return its result."""
+        return self._runner.call(coro, timeout)
+
     def stop(self) -> None:
-        self._host.call(self.device.stop())
+        try:
+            self._runner.call(self.device.stop())
+        finally:
+            self._runner.close()
 
     def __repr__(self) -> str:
         return f"VirtualDeviceHandle(serial={self.serial!r}, sandbox={str(self.sandbox)!r})"
 
 
 class DeviceHost:
-    """An event loop on a daemon thread hosting any number of devices, each answering OPEN
-    through `services` (default: services.DEFAULT_SERVICES)."""
+    """Any number of devices, each on its own event-loop thread, each answering OPEN through
+    `services` (default: services.DEFAULT_SERVICES)."""
 
     def __init__(self, services: ServiceTable | None = None) -> None:
         self.services = DEFAULT_SERVICES if services is None else services
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="virtual-device-loop", daemon=True)
-        self._thread.start()
         self.devices: list[VirtualDeviceHandle] = []
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        # Instrumentations may run onnxruntime for seconds each: give them their own workers.
-        self.loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(8, "vdev-instr"))
-        self.loop.run_forever()
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        self._closed = False
 
     def add_device(
         self, config: DeviceConfig | None = None, *, port: int = 0, sandbox: Path | None = None
     ) -> VirtualDeviceHandle:
-        device = VirtualDevice(config or DeviceConfig(), services=self.services, port=port, sandbox=sandbox)
-        self.call(device.start())
-        handle = VirtualDeviceHandle(device, self)
+        runner = DeviceLoop(f"virtual-device-{len(self.devices)}")
+        try:
+            device = runner.call(self._make(config or DeviceConfig(), port, sandbox))
+        except BaseException:
+            runner.close()
+            raise
+        handle = VirtualDeviceHandle(device, runner)
         self.devices.append(handle)
         return handle
 
+    async def _make(self, config: DeviceConfig, port: int, sandbox: Path | None) -> VirtualDevice:
+        # Built on its own loop: the device's asyncio objects belong to that loop.
+        device = VirtualDevice(config, services=self.services, port=port, sandbox=sandbox)
+        await device.start()
+        return device
+
     def close(self) -> None:
-        if not self.loop.is_running():
+        if self._closed:
             return
+        self._closed = True
         for handle in self.devices:
             with contextlib.suppress(Exception):
                 handle.stop()
         self.devices.clear()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
 
     def __enter__(self) -> DeviceHost:
         return self

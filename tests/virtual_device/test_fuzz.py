@@ -24,7 +24,7 @@ SERVICES = [
     b"sync:",
     b"exec:",
     b"tcpip:5555",
-    b"reboot:",
+    b"remount:",  # not reboot:, which (as on a phone) takes the device offline for a while
     b"jdwp:1",
     b"framebuffer:",
     b"",

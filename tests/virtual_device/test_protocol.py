@@ -47,7 +47,7 @@ def test_handshake_banner(virtual_device: VirtualDeviceHandle) -> None:
 
 def test_refused_open_and_unknown_stream(virtual_device: VirtualDeviceHandle) -> None:
     raw = Raw(virtual_device.port)
-    raw.send(p.A_OPEN, 7, 0, b"tcpip:5555\0")
+    raw.send(p.A_OPEN, 7, 0, b"framebuffer:\0")
     assert raw.recv()[:3] == (p.A_CLSE, 0, 7)
     raw.send(p.A_WRTE, 9, 12345, b"data")
     assert raw.recv()[:3] == (p.A_CLSE, 0, 9)
@@ -63,7 +63,7 @@ def test_refused_open_and_unknown_stream(virtual_device: VirtualDeviceHandle) ->
 def test_negotiated_payload_and_one_unacked_write(virtual_device: VirtualDeviceHandle) -> None:
     virtual_device.host_path("/sdcard/blob").write_bytes(b"z" * 50_000)
     raw = Raw(virtual_device.port, maxdata=4096)
-    assert raw.banner[2] == 1024 * 1024  # device advertises its own max; the smaller one is used
+    assert raw.banner[2] == 4096  # the negotiated maximum, as adbd states it
     raw.send(p.A_OPEN, 3, 0, b"shell:cat /sdcard/blob\0")
     _, local, _, _ = raw.recv()
     got = bytearray()

@@ -24,7 +24,7 @@ def test_default_services(name: str, handler: object) -> None:
     assert DEFAULT_SERVICES.lookup(name) is handler
 
 
-@pytest.mark.parametrize("name", ["sync:extra", "shell", "shellx:", "tcpip:5555", "reboot:", "jdwp:1", ""])
+@pytest.mark.parametrize("name", ["sync:extra", "shell", "shellx:", "framebuffer:", "jdwp:1", ""])
 def test_unknown_services_are_refused(name: str) -> None:
     assert DEFAULT_SERVICES.lookup(name) is None
 

@@ -174,7 +174,7 @@ def test_external_files_dirs_exist(shared_device: VirtualDeviceHandle) -> None:
 
 def test_refused_service_and_stdin_script(adb_server: AdbServer, shared_device: VirtualDeviceHandle) -> None:
     # An unknown service is refused with CLSE, which the adb CLI reports as an error.
-    res = adb_server.run("-s", shared_device.serial, "reverse", "--list")
+    res = adb_server.run("-s", shared_device.serial, "disable-verity")
     assert res.returncode != 0
     # And the device is still fine.
     assert shell(adb_server, shared_device.serial, "echo ok").stdout == "ok\n"

@@ -17,37 +17,99 @@ PKT = struct.Struct("<BI")
 MAX_V2_PACKET = 16 * 1024 * 1024
 
 
+# Stdin taken from the host before anything reads it; beyond this the device withholds its OKAY
+# (the host stops sending) until a command drains it, as a full pipe stops adbd reading.
+STDIN_BUFFER = 1024 * 1024
+
+
 class ShellIO:
-    """Stdin side of a shell stream, collected in the background so the host never stalls."""
+    """Stdin side of a shell stream. v1 and exec: every WRTE payload, EOF when the host closes;
+    v2: stdin packets, EOF at close-stdin (or close). Bounded while nobody reads it."""
 
     def __init__(self, stream: Stream, v2: bool) -> None:
         self.stream = stream
         self.v2 = v2
         self.stdin = bytearray()
-        self.stdin_closed = asyncio.Event()
+        self.eof = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._unbounded = False
         self.task = asyncio.ensure_future(self._pump())
+
+    def _append(self, data: bytes) -> None:
+        if not self.eof.is_set():
+            self.stdin += data
+            self._changed.set()
+
+    async def _wait_room(self) -> None:
+        while not self._unbounded and len(self.stdin) >= STDIN_BUFFER:
+            self._room.clear()
+            await self._room.wait()
+
+    def _end(self) -> None:
+        self.eof.set()
+        self._changed.set()
 
     async def _pump(self) -> None:
         try:
             if not self.v2:
-                while (chunk := await self.stream.read()) is not None:
-                    self.stdin += chunk
-                return
+                while True:
+                    await self._wait_room()
+                    chunk = await self.stream.read()
+                    if chunk is None:
+                        return
+                    self._append(chunk)
             while True:
+                await self._wait_room()
                 raw = await self.stream.read_exactly(PKT.size)
                 ident, length = PKT.unpack(raw)
                 if length > MAX_V2_PACKET:
                     return
                 data = await self.stream.read_exactly(length) if length else b""
                 if ident == ID_STDIN:
-                    self.stdin += data
+                    self._append(data)
                 elif ident == ID_CLOSE_STDIN:
-                    self.stdin_closed.set()
+                    self._end()
                 # window-size changes and unknown ids are ignored: there is no pty.
         except (StreamClosed, asyncio.CancelledError):
             pass
         finally:
-            self.stdin_closed.set()
+            self._end()
+
+    async def read_all(self) -> bytes:
+        """Everything up to EOF (a filter's stdin). A host CLSE meanwhile is that EOF: the
+        command then runs to completion instead of being cancelled."""
+        self._unbounded = True
+        self._room.set()
+        self.stream.drain_on_close = True
+        try:
+            await self.eof.wait()
+        finally:
+            self.stream.drain_on_close = False
+        data = bytes(self.stdin)
+        self.stdin.clear()
+        return data
+
+    async def read_line(self) -> bytes | None:
+        """The next line of a script fed on stdin (run as it arrives, like sh), None at EOF."""
+        self.stream.drain_on_close = True
+        try:
+            while True:
+                self._changed.clear()
+                cut = self.stdin.find(b"\n") + 1
+                if not cut and (self.eof.is_set() or len(self.stdin) >= STDIN_BUFFER):
+                    cut = len(self.stdin)
+                if cut:
+                    line = bytes(self.stdin[:cut])
+                    del self.stdin[:cut]
+                    self._room.set()
+                    return line
+                if self.eof.is_set():
+                    return None
+                await self._changed.wait()
+        finally:
+            self.stream.drain_on_close = False
 
 
 async def shell_service(device: DeviceContext, stream: Stream) -> None:
@@ -71,22 +133,16 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
         err = out
 
     session = ShellSession(device, out, err, commands=COMMANDS, closed=lambda: stream.closed)
-    if v2 and command.strip():
-
-        async def read_stdin() -> bytes:
-            await io.stdin_closed.wait()
-            return bytes(io.stdin)
-
-        session.stdin_source = read_stdin
     try:
         if command.strip():
+            # Filters without a file operand (cat, sha256sum, wc, grep...) read the client's stdin.
+            session.stdin_source = io.read_all
             code = await session.run(command)
         else:
-            # No command: read a script from stdin (no pty, no prompt), run it at EOF.
-            await io.stdin_closed.wait()
+            # No command: a script on stdin (no pty, no prompt), each line run as it arrives.
             code = 0
-            for line in bytes(io.stdin).decode("utf-8", "replace").splitlines():
-                code = await session.run(line)
+            while (line := await io.read_line()) is not None:
+                code = await session.run(line.decode("utf-8", "replace"))
         if v2:
             await stream.write(PKT.pack(ID_EXIT, 1) + bytes([code & 0xFF]))
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -17,6 +18,10 @@ from virtual_device.transport.streams import Stream, StreamClosed
 log = logging.getLogger("virtual_device")
 
 MAX_STREAMS = 4096
+# A socket that has not sent CNXN by then is dropped: idle sockets must not pin descriptors.
+HANDSHAKE_TIMEOUT = 10.0
+# A service reading its input to the end when the host closes gets this long to finish.
+CLOSE_GRACE = 10.0
 
 # A service bound to its device: runs one stream to completion.
 StreamHandler = Callable[[Stream], Awaitable[None]]
@@ -47,8 +52,18 @@ class Connection:
         self.streams: dict[int, Stream] = {}
         self.max_payload = min(device.config.max_payload, p.MAX_PAYLOAD)
         self.connected = False
+        self.cnxn_seen = False
+        self.opened = time.monotonic()
+        # The negotiated version: min(host's CNXN version, ours), set by the CNXN (nothing is sent
+        # before it).
+        self.version = p.A_VERSION
         self._next_id = 1
         self.dropped = False
+
+    @property
+    def checksums(self) -> bool:
+        """Whether packets carry (and are checked against) the byte sum of their payload."""
+        return self.version < p.A_VERSION_SKIP_CHECKSUM
 
     def abort(self) -> None:
         """Drop the TCP connection at once, as a crashed adbd or pulled cable would."""
@@ -59,7 +74,8 @@ class Connection:
     async def send(self, command: int, arg0: int, arg1: int, payload: bytes | memoryview = b"") -> None:
         if self.dropped or self.writer.is_closing():
             raise StreamClosed("connection gone")
-        header = p.pack_header(command, arg0, arg1, len(payload))
+        check = p.checksum(payload) if self.checksums and payload else 0
+        header = p.pack_header(command, arg0, arg1, len(payload), check)
         if payload:
             # One write call for header+payload: packets of concurrent streams never interleave.
             self.writer.writelines((header, payload))
@@ -67,14 +83,24 @@ class Connection:
             self.writer.write(header)
         await self.writer.drain()
 
+    def _handshake_expired(self) -> None:
+        if not self.cnxn_seen:
+            log.debug("no CNXN within %.0f s: dropping connection", HANDSHAKE_TIMEOUT)
+            self.abort()
+
     async def run(self) -> None:
+        timer = asyncio.get_running_loop().call_later(HANDSHAKE_TIMEOUT, self._handshake_expired)
         try:
             while True:
                 header = await self.reader.readexactly(p.HEADER_SIZE)
-                command, arg0, arg1, length, _check = p.unpack_header(header)
+                command, arg0, arg1, length, check = p.unpack_header(header)
                 if length > p.MAX_PAYLOAD:
                     raise p.ProtocolError(f"payload too large: {length}")
                 payload = await self.reader.readexactly(length) if length else b""
+                # A host below A_VERSION_SKIP_CHECKSUM sums every payload (its CNXN says which it is).
+                legacy = arg0 < p.A_VERSION_SKIP_CHECKSUM if command == p.A_CNXN else self.checksums
+                if legacy and check != p.checksum(payload):
+                    raise p.ProtocolError(f"bad checksum {check:#x} on {p.COMMAND_NAMES.get(command, command)}")
                 await self.handle(command, arg0, arg1, payload)
         except (asyncio.IncompleteReadError, ConnectionError, StreamClosed):
             pass
@@ -83,6 +109,7 @@ class Connection:
         except Exception:  # one bad connection must never take the device down
             log.exception("unexpected error on connection")
         finally:
+            timer.cancel()
             self._teardown()
 
     def _teardown(self) -> None:
@@ -116,7 +143,9 @@ class Connection:
                 if arg0:
                     await self.send(p.A_CLSE, 0, arg0)
                 return
-            stream.feed(payload)
+            if not stream.feed(payload):
+                log.debug("host ignored flow control on %r: closing the stream", stream.service)
+                await self._close_stream(stream)
         elif command == p.A_OKAY:
             stream = self.streams.get(arg1)
             if stream is not None and stream.remote_id == arg0:
@@ -124,15 +153,30 @@ class Connection:
         elif command == p.A_CLSE:
             stream = self.streams.get(arg1)
             if stream is not None and (stream.remote_id == arg0 or arg0 == 0):
-                self.streams.pop(arg1, None)
-                stream.on_remote_close()
-                if stream.task is not None:
-                    stream.task.cancel()
+                # Like adbd, answer the host's CLSE with ours: direct clients wait for it.
+                await self._close_stream(stream)
         # AUTH/STLS/SYNC/unknown commands after the handshake are ignored, as adbd does.
+
+    async def _close_stream(self, stream: Stream) -> None:
+        """The host closed `stream` (or must lose it): forget it, answer CLSE, end its service."""
+        self.streams.pop(stream.local_id, None)
+        draining = stream.drain_on_close and not stream.closed
+        stream.on_remote_close()
+        with contextlib.suppress(StreamClosed, ConnectionError):
+            await self.send(p.A_CLSE, stream.local_id, stream.remote_id)
+        if stream.task is not None and not stream.task.done():
+            if draining:
+                # Its input just ended: let the command finish (its output goes nowhere), bounded.
+                asyncio.get_running_loop().call_later(CLOSE_GRACE, stream.task.cancel)
+            else:
+                stream.task.cancel()
 
     async def _on_cnxn(self, version: int, maxdata: int) -> None:
         if version < p.A_VERSION_MIN or maxdata < 256:
             raise p.ProtocolError(f"unacceptable CNXN version={version:#x} maxdata={maxdata}")
+        self.cnxn_seen = True
+        self.version = min(version, p.A_VERSION)
+        self.max_payload = max(256, min(maxdata, self.device.config.max_payload, p.MAX_PAYLOAD))
         if self.device.config.require_auth:
             # A phone whose user never accepts the RSA prompt: it keeps asking (AUTH TOKEN) and
             # never completes the handshake, so the adb server lists it as "unauthorized".
@@ -141,9 +185,10 @@ class Connection:
         if self.connected:
             # A second CNXN restarts the session: adbd drops all streams.
             self._teardown_streams()
-        self.max_payload = max(256, min(maxdata, self.device.config.max_payload, p.MAX_PAYLOAD))
         self.connected = True
-        await self.send(p.A_CNXN, p.A_VERSION, min(self.device.config.max_payload, p.MAX_PAYLOAD), self.device.banner())
+        # adbd's send_connect: its own version (the host takes the minimum too) and the negotiated
+        # maximum payload.
+        await self.send(p.A_CNXN, p.A_VERSION, self.max_payload, self.device.banner())
 
     def _teardown_streams(self) -> None:
         for stream in list(self.streams.values()):

@@ -24,9 +24,12 @@ COMMAND_NAMES = {
     A_STLS: "STLS",
 }
 
-# Version with "skip checksum": hosts since 2016 neither send nor verify the byte sum.
+# Version with "skip checksum": hosts since 2016 neither send nor verify the byte sum. The
+# connection runs at min(host's CNXN version, A_VERSION); below A_VERSION_SKIP_CHECKSUM every
+# packet carries the byte sum of its payload, both ways (CNXN and AUTH included).
 A_VERSION = 0x01000001
 A_VERSION_MIN = 0x01000000
+A_VERSION_SKIP_CHECKSUM = 0x01000001
 MAX_PAYLOAD = 1024 * 1024  # the host refuses anything larger
 MAX_CNXN_PAYLOAD = 4096
 

@@ -10,6 +10,10 @@ from typing import Protocol
 
 from virtual_device.transport.protocol import A_CLSE, A_OKAY, A_WRTE
 
+# A host waits for our OKAY before its next WRTE (no delayed_ack is advertised), so a queue this
+# long means a client that ignores flow control: its stream is closed rather than buffered.
+MAX_QUEUED_WRITES = 64
+
 
 class StreamClosed(Exception):
     """The host closed the stream (or the connection) while we were using it."""
@@ -42,11 +46,19 @@ class Stream:
         self._buf = bytearray()
         self._pos = 0
         self._eof = False
+        # Set by a service while it reads its input to the end (a shell filter taking stdin): a
+        # host CLSE is then its EOF, and the service finishes instead of being cancelled.
+        self.drain_on_close = False
 
     # --- host -> device -----------------------------------------------------------------
-    def feed(self, payload: bytes) -> None:
-        if not self.closed:
-            self._inbox.put_nowait(payload)
+    def feed(self, payload: bytes) -> bool:
+        """Queue a host WRTE; False when the host ignored flow control (too many unacknowledged)."""
+        if self.closed:
+            return True
+        if self._inbox.qsize() >= MAX_QUEUED_WRITES:
+            return False
+        self._inbox.put_nowait(payload)
+        return True
 
     def on_okay(self) -> None:
         self._can_send.set()

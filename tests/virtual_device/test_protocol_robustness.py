@@ -1,0 +1,118 @@
+"""Robustness of the transport: idle sockets are dropped after the handshake timeout and capped
+per device, a stream whose command does not read stdin stops being acknowledged (bounded buffer),
+a client ignoring flow control loses its stream, and devices on separate loops never wait for
+each other."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from tests.virtual_device.test_protocol_legacy import LegacyHost
+from virtual_device import device as device_mod
+from virtual_device.host import DeviceHost, VirtualDeviceHandle
+from virtual_device.services.shell_service import STDIN_BUFFER
+from virtual_device.transport import connection
+from virtual_device.transport import protocol as p
+from virtual_device.transport.streams import MAX_QUEUED_WRITES
+
+
+def test_handshake_timeout_drops_a_silent_socket(
+    virtual_device: VirtualDeviceHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection, "HANDSHAKE_TIMEOUT", 0.2)
+    sock = socket.create_connection(("127.0.0.1", virtual_device.port), timeout=10)
+    assert sock.recv(10) == b""  # closed by the device, not by our timeout
+    sock.close()
+
+
+def test_connection_cap_evicts_idle_sockets_and_handshakes_still_work(
+    virtual_device: VirtualDeviceHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(device_mod, "MAX_CONNECTIONS", 8)
+    monkeypatch.setattr(connection, "HANDSHAKE_TIMEOUT", 1.0)
+    idle = [socket.create_connection(("127.0.0.1", virtual_device.port), timeout=5) for _ in range(40)]
+    host = LegacyHost(virtual_device.port)  # the newest, with a handshake, always gets in
+    mine, theirs = host.open("shell:echo in")
+    assert host.read_until_close(mine, theirs) == b"in\n"
+    assert len(virtual_device.device.connections) <= 8 + 1
+    # Beyond the cap the oldest idle sockets were closed at once; the rest at the handshake timeout.
+    for sock in idle:
+        sock.settimeout(10)
+        assert sock.recv(10) == b""
+        sock.close()
+    # The connection that did its handshake is still served.
+    mine, theirs = host.open("shell:echo still")
+    assert host.read_until_close(mine, theirs) == b"still\n"
+    host.close()
+
+
+def test_stdin_nobody_reads_is_bounded(virtual_device: VirtualDeviceHandle) -> None:
+    host = LegacyHost(virtual_device.port, maxdata=64 * 1024)
+    mine, theirs = host.open("shell:sleep 30")
+    chunk = b"x" * (64 * 1024)
+    acknowledged = 0
+    host.sock.settimeout(0.5)
+    for _ in range(4 * STDIN_BUFFER // len(chunk)):
+        host.send(p.A_WRTE, mine, theirs, chunk)
+        try:
+            assert host.recv()[:3] == (p.A_OKAY, theirs, mine)
+        except TimeoutError:
+            break  # the device stopped acknowledging: the host must wait
+        acknowledged += len(chunk)
+    assert STDIN_BUFFER <= acknowledged <= STDIN_BUFFER + 2 * len(chunk)
+    host.sock.settimeout(5)
+    host.close_first(mine, theirs)
+    host.close()
+
+
+def test_client_ignoring_flow_control_loses_its_stream(virtual_device: VirtualDeviceHandle) -> None:
+    host = LegacyHost(virtual_device.port, maxdata=4096)
+    mine, theirs = host.open("shell:sleep 30")
+    for _ in range(STDIN_BUFFER // 4096 + MAX_QUEUED_WRITES + 8):
+        host.send(p.A_WRTE, mine, theirs, b"y" * 4096)  # never waiting for OKAY
+    while True:
+        cmd, a0, a1, _ = host.recv()
+        if cmd == p.A_CLSE:
+            assert (a0, a1) == (theirs, mine)
+            break
+        assert cmd == p.A_OKAY
+    host.close()
+    # The device is fine.
+    host = LegacyHost(virtual_device.port)
+    mine, theirs = host.open("shell:echo ok")
+    assert host.read_until_close(mine, theirs) == b"ok\n"
+    host.close()
+
+
+def test_devices_run_on_their_own_loops(tmp_path) -> None:
+    with DeviceHost() as host:
+        a = host.add_device(sandbox=tmp_path / "a")
+        b = host.add_device(sandbox=tmp_path / "b")
+        assert a.device is not b.device
+        release = threading.Event()
+        blocked = threading.Event()
+
+        def block() -> None:
+            blocked.set()
+            release.wait(30)
+
+        # Device A's loop is stuck in blocking work; B still answers.
+        a._runner.loop.call_soon_threadsafe(block)
+        assert blocked.wait(10)
+        try:
+            raw = LegacyHost(b.port)
+            mine, theirs = raw.open("shell:echo b")
+            assert raw.read_until_close(mine, theirs) == b"b\n"
+            raw.close()
+        finally:
+            release.set()
+        # run_blocking runs on the device's worker thread, not its loop.
+        loop_thread = a.call(_thread_id())
+        assert a.call(a.device.run_blocking(threading.get_ident)) != loop_thread
+
+
+async def _thread_id() -> int:
+    return threading.get_ident()
