@@ -2,7 +2,7 @@
 A user's mistake (HarnessError) prints one line on stderr and exits non-zero, no traceback.
 
 One module per command group: models.py (models, quantize), evaluate.py (eval), signoff.py
-(deploy-test, lab), virtual.py (virtual-device); options shared by the sign-off commands live in
+(deploy-test, lab), virtual.py (virtual-device), doctor.py (doctor); options shared by the sign-off commands live in
 options.py."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import evaluate, models, signoff, virtual
+from harness.cli import doctor, evaluate, models, signoff, virtual
 from harness.cli.output import out, print_error, set_verbosity
 from harness.errors import HarnessError
 
@@ -89,6 +89,7 @@ app.command("quantize-all")(models.quantize_all)
 app.command("eval")(evaluate.eval_command)
 app.command("deploy-test")(signoff.deploy_test_command)
 app.command("lab")(signoff.lab_command)
+app.command("doctor")(doctor.doctor_command)
 
 vd_app = typer.Typer(
     help="Virtual Android devices that speak the adb wire protocol (no phone needed).", no_args_is_help=True
