@@ -130,7 +130,7 @@ def test_interrupted_start_leaves_no_device(adb_server, tmp_path, sig):
         if starter.poll() is None:
             starter.kill()
             starter.wait()
-    assert starter.returncode == 130 and out == "" and "interrupted" in err and "Traceback" not in err
+    assert starter.returncode == 130 and out == "" and "interrupted" in err and "Traceback" not in err, err
     _wait_for(lambda: not lifecycle._alive(entry["pid"]), "the device process to exit")
     assert _recorded(env) == []
 

@@ -192,7 +192,7 @@ def test_interrupt_while_starting_leaks_nothing(adb_server: AdbServer, state: Pa
         if starter.poll() is None:
             starter.kill()
             starter.wait()
-    assert starter.returncode == 130 and "interrupted: no virtual device left running" in err
+    assert starter.returncode == 130 and "interrupted: no virtual device left running" in err, err
     wait_for(lambda: not serve_processes(state.parent), "no serve process left")
     assert not state.exists() and not any(lifecycle._alive(e["pid"]) for e in entries)
     assert list((state.parent / "runs").iterdir()) == []
