@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import logging
+import os
 import shutil
 import threading
 import time
 import weakref
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from virtual_device.config import InstrumentationSpec
 
 ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 UNBOUND_ENTRY = "virtual_device.apps.builtin:unbound"
+STATE_FILE = "data/system/packages.json"  # in the sandbox, beside the APKs under data/app; not device-visible
 V2_REQUIRED_FROM_SDK = 30  # Android 11 refuses a targetSdk >= 30 APK signed with v1 only
 
 
@@ -171,6 +174,30 @@ class PackageManager:
     def _host_apk(device: Any, pkg: str) -> Path:
         return Path(device.storage.root) / apk_path(pkg).lstrip("/")
 
+    @staticmethod
+    def _state(device: Any) -> Path:
+        return Path(device.storage.root) / STATE_FILE
+
+    def load(self, device: Any) -> None:
+        """Packages a device installed before it restarted over the same sandbox (packages.xml's part)."""
+        try:
+            saved = json.loads(self._state(device).read_text())
+        except (OSError, ValueError):
+            return
+        for data in saved:
+            with contextlib.suppress(TypeError, ValueError):
+                info = InstalledPackage(**{**data, "instrumentations": [tuple(i) for i in data["instrumentations"]]})
+                if self._host_apk(device, info.name).is_file():
+                    self.installed[info.name] = info
+                    self._register(device, info)
+
+    def _save(self, device: Any) -> None:
+        state = self._state(device)
+        state.parent.mkdir(parents=True, exist_ok=True)
+        tmp = state.with_name(state.name + ".tmp")
+        tmp.write_text(json.dumps([asdict(i) for i in self.installed.values()], indent=1))
+        os.replace(tmp, state)
+
     def install(self, device: Any, apk: Path, where: str, *, allow_downgrade: bool = False) -> InstalledPackage:
         """Parse, verify, copy and register an APK; raises InstallError as `pm install` reports it."""
         cfg = device.config
@@ -202,6 +229,7 @@ class PackageManager:
                 self._unregister(device, info.name)
             self.installed[info.name] = info
             self._register(device, info)
+            self._save(device)
         return info
 
     def _register(self, device: Any, info: InstalledPackage) -> None:
@@ -233,12 +261,22 @@ class PackageManager:
                 return False
             self.installed.pop(pkg, None)
             self._unregister(device, pkg)
+            self._save(device)
             shutil.rmtree(self._host_apk(device, pkg).parent.parent, ignore_errors=True)
             if not keep_data:
-                root = Path(device.storage.root)
-                for data in (root / "sdcard" / "Android" / "data" / pkg, root / "data" / "data" / pkg):
-                    shutil.rmtree(data, ignore_errors=True)
+                self._remove_data(device, pkg)
         return True
+
+    @staticmethod
+    def _remove_data(device: Any, pkg: str) -> None:
+        root = Path(device.storage.root)
+        for data in (root / "sdcard" / "Android" / "data" / pkg, root / "data" / "data" / pkg):
+            shutil.rmtree(data, ignore_errors=True)
+
+    def clear_data(self, device: Any, pkg: str) -> None:
+        """`pm clear`: the app's data goes, the package stays (with empty data directories)."""
+        self._remove_data(device, pkg)
+        device.storage.ensure_package_dirs(pkg)
 
 
 _MANAGERS: weakref.WeakKeyDictionary[Any, PackageManager] = weakref.WeakKeyDictionary()
@@ -251,4 +289,5 @@ def package_manager(device: Any) -> PackageManager:
         found = _MANAGERS.get(device.storage)
         if found is None:
             found = _MANAGERS[device.storage] = PackageManager()
+            found.load(device)
         return found

@@ -248,3 +248,43 @@ def test_cmd_package_install_reads_the_apk_from_stdin(tmp_path: Path) -> None:
     code, out = run("cmd package install -S 100", b"\x00" * 100, exactly=False)
     assert code == 1 and out.startswith("Failure [INSTALL_PARSE_FAILED_NOT_APK: ")
     assert run("pm uninstall com.example.streamed", b"", exactly=False) == (0, "Success\n")
+
+
+def test_installed_packages_survive_a_restart_over_the_same_sandbox(tmp_path: Path) -> None:
+    import asyncio
+
+    from virtual_device.config import DeviceConfig
+    from virtual_device.faults import FaultInjector
+    from virtual_device.shell.commands import COMMANDS
+    from virtual_device.shell.interpreter import ShellSession
+    from virtual_device.storage import Storage
+
+    from .test_shell_unit import FakeDevice
+
+    apk = build_apk(tmp_path, "com.example.kept.test", version=9, target="com.example.kept")
+
+    def boot() -> FakeDevice:
+        config = DeviceConfig(instrumentation_entries={"com.example.kept.test": "virtual_device.apps.builtin:hello"})
+        return FakeDevice(
+            config, Storage(tmp_path / "sandbox", config.capacity_bytes, config.all_packages), FaultInjector()
+        )
+
+    def run(device: FakeDevice, command: str) -> tuple[int, str]:
+        out = bytearray()
+
+        async def sink(data: bytes) -> None:
+            out.extend(data)
+
+        code = asyncio.run(ShellSession(device, sink, sink, commands=COMMANDS).run(command))
+        return code, out.decode()
+
+    first = boot()
+    (tmp_path / "sandbox" / "data" / "local" / "tmp").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "sandbox" / "data" / "local" / "tmp" / "k.apk").write_bytes(apk.read_bytes())
+    assert run(first, "pm install /data/local/tmp/k.apk") == (0, "Success\n")
+    second = boot()
+    assert "versionCode=9 " in run(second, "dumpsys package com.example.kept.test")[1]
+    out = run(second, f"am instrument -w -r com.example.kept.test/{RUNNER}")[1]
+    assert "OK (1 test)" in out
+    assert run(second, "pm uninstall com.example.kept.test") == (0, "Success\n")
+    assert "kept" not in run(boot(), "pm list packages")[1]

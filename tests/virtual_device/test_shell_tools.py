@@ -164,3 +164,13 @@ def test_adb_shell_owners_and_uname(adb_server: AdbServer, virtual_device: Virtu
     lines = out.stdout.splitlines()
     assert lines[0].split()[2:4] == ["shell", "shell"]
     assert lines[1] == "aarch64"
+
+
+def test_pm_clear_grant_revoke(device: FakeDevice) -> None:
+    sh(device, "echo x > /sdcard/Android/data/com.example.hello/files/f")
+    assert sh(device, "pm clear com.example.hello") == (0, "Success\n", "")
+    assert sh(device, "ls /sdcard/Android/data/com.example.hello/files") == (0, "", "")
+    assert sh(device, "pm grant com.example.hello android.permission.CAMERA")[0] == 0
+    assert sh(device, "pm revoke com.example.hello android.permission.CAMERA")[0] == 0
+    code, _, err = sh(device, "pm clear com.example.nope")
+    assert code == 255 and "Unknown package: com.example.nope" in err

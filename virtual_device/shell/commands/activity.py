@@ -18,6 +18,7 @@ from virtual_device.apps.instrumentation import (
 )
 from virtual_device.apps.runlog import InstrumentationLog
 from virtual_device.logcat import device_log, java_stack
+from virtual_device.packages import package_manager
 from virtual_device.shell.interpreter import Ctx, ShellSession
 from virtual_device.shell.registry import async_command
 from virtual_device.tamper import apply_tampers, is_final, rewrite_output
@@ -69,6 +70,7 @@ async def cmd_am(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     if error or component is None:
         ctx.err((error or "Error: No instrumentation component specified") + "\n")
         return 1
+    package_manager(s.device)  # installed test APKs join the config's instrumentations
     spec = s.device.config.instrumentations.get(component)
     if spec is None or "/" not in component:
         out, err = unknown_component_output(component)

@@ -81,11 +81,24 @@ def _uninstall(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
 
 @async_command("pm")
 async def cmd_pm(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+    package_manager(s.device)  # packages installed before a restart join the config
     cfg = s.device.config
     if args[:1] == ["install"]:
         return await _install(s, ctx, args[1:])
     if args[:1] == ["uninstall"]:
         return _uninstall(s, ctx, args[1:])
+    if args[:1] in (["clear"], ["grant"], ["revoke"]) and len(args) >= 2:
+        pkg = next((a for a in args[1:] if not a.startswith("-") and a not in ("0",)), "")
+        if pkg not in cfg.all_packages:
+            ctx.err(
+                f"Exception occurred while executing '{args[0]}':\n"
+                f"java.lang.IllegalArgumentException: Unknown package: {pkg}\n"
+            )
+            return 255
+        if args[0] == "clear":
+            package_manager(s.device).clear_data(s.device, pkg)
+            ctx.out("Success\n")
+        return 0
     if args[:2] == ["list", "packages"]:
         flags, rest = split_flags(args[2:], "fdesi3uUa")
         needle = rest[0] if rest else ""
@@ -130,6 +143,7 @@ async def cmd_cmd(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
 
 @async_command("run-as")
 async def cmd_run_as(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+    package_manager(s.device)  # packages installed before a restart join the config
     cfg = s.device.config
     if args and args[0] in ("--user", "-u") and len(args) > 1:
         args = args[2:]
@@ -190,11 +204,12 @@ def cmd_dumpsys(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
 
 
 def _dumpsys_package(s: ShellSession, ctx: Ctx, pkg: str) -> int:
+    pm = package_manager(s.device)
     cfg = s.device.config
     if pkg not in cfg.all_packages:
         ctx.out(f"Unable to find package: {pkg}\n")
         return 0
-    info = package_manager(s.device).installed.get(pkg)
+    info = pm.installed.get(pkg)
     code, name, min_sdk, target = (
         (info.version_code, info.version_name, info.min_sdk, info.target_sdk) if info else (1, "1.0", 24, cfg.sdk)
     )
