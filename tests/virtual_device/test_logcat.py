@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -85,6 +87,9 @@ def test_app_log_api_buffers_tail_tag_filter_brief_and_clear(
     ]
     tail = adb(adb_server, device, "logcat", "-t", "2", "-s", "VdApp:I").stdout.splitlines()
     assert [ln.split(": ", 1)[1] for ln in tail[1:]] == ["line 4", "line 5"]
+    stamp = " ".join(tail[1].split()[:2])  # entries at or after line 4's threadtime stamp
+    since = adb(adb_server, device, "logcat", "-d", "-T", stamp, "-s", "VdApp").stdout.splitlines()
+    assert [ln.split(": ", 1)[1] for ln in since[1:]][-2:] == ["line 4", "line 5"]
     system = adb(adb_server, device, "logcat", "-d", "-b", "system").stdout
     assert "ActivityManager" in system and "VdApp" not in system and "TestRunner" not in system
     silent = adb(adb_server, device, "logcat", "-d", "*:S", "TestRunner:I").stdout
@@ -189,6 +194,22 @@ def test_priorities_and_option_parsing() -> None:
         "brief", ["main", "crash"], 5, True, "S", {"Tag": "W"},
     )  # fmt: skip
     assert parse(["-vthreadtime", "-bsystem", "-d"]).selected() == ("system",)
+    assert parse(["-t", "01-02 03:04:05.500"]).since == calendar.timegm((time.gmtime().tm_year, 1, 2, 3, 4, 5)) + 0.5
+    assert (parse(["-T", "1700000000.25"]).since, parse(["-T", "5"]).tail) == (1700000000.25, 5)
     for bad in (["-t", "0"], ["-v", "fancy"], ["-x"], ["-b", "nope"]):
         with pytest.raises(UsageError):
             parse(bad)
+
+
+def test_reference_runner_logs_a_line_through_the_context_when_it_has_a_log() -> None:
+    from ava_reference.runner import LOG_TAG, _log
+
+    lines: list[tuple[str, str, str]] = []
+
+    class WithLog:
+        def log(self, priority: str, tag: str, message: str) -> None:
+            lines.append((priority, tag, message))
+
+    _log(WithLog(), "E", "latency[M]: failed: slow")
+    _log(object(), "I", "a context without log() is fine")
+    assert lines == [("E", LOG_TAG, "latency[M]: failed: slow")]

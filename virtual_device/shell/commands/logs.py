@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
+import time
 from dataclasses import dataclass, field
 
 from virtual_device.logcat import BUFFERS, DEFAULT_BUFFERS, FORMATS, LEVELS, LogEntry, device_log
@@ -28,6 +30,7 @@ class Options:
     fmt: str = "threadtime"
     buffers: list[str] = field(default_factory=list)
     tail: int | None = None
+    since: float | None = None  # -t/-T 'MM-DD HH:MM:SS.mmm' or 'SECONDS.mmm': entries from then on
     follow_tail: bool = False
     max_count: int | None = None
     pid: int | None = None
@@ -55,6 +58,19 @@ def _count(flag: str, value: str) -> int:
     return n
 
 
+def _since(flag: str, value: str) -> float:
+    """A -t/-T time: 'MM-DD HH:MM:SS.mmm' (this year, UTC, as threadtime prints it) or epoch seconds."""
+    try:
+        if ":" not in value:
+            return float(value)
+        stamp, _, frac = value.partition(".")
+        year = time.gmtime().tm_year
+        parsed = time.strptime(f"{year}-{stamp.strip()}", "%Y-%m-%d %H:%M:%S")
+        return calendar.timegm(parsed) + (float(f"0.{frac}") if frac else 0.0)
+    except ValueError:
+        raise UsageError(f"{flag} \"{value}\" not in time format") from None
+
+
 def _set_value(opts: Options, flag: str, value: str) -> None:
     if flag == "-v":
         if value in ADVERBS:
@@ -74,7 +90,10 @@ def _set_value(opts: Options, flag: str, value: str) -> None:
             else:
                 raise UsageError(f"Unknown buffer '{name}' listed for -b.")
     elif flag in ("-t", "-T"):
-        opts.tail = _count(flag, value)
+        if any(c in value for c in ": .") and not value.isdigit():
+            opts.since = _since(flag, value)
+        else:
+            opts.tail = _count(flag, value)
         opts.dump = opts.dump or flag == "-t"
         opts.follow_tail = flag == "-T"
     elif flag == "-m":
@@ -197,6 +216,8 @@ async def cmd_logcat(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
         return 0
     printer = Printer(opts)
     entries = [e for e in log.entries(opts.selected()) if opts.wants(e)]
+    if opts.since is not None:
+        entries = [e for e in entries if e.when >= opts.since]
     if opts.tail is not None:
         entries = entries[-opts.tail :]
     last = log.last_seq if not entries else max(log.last_seq, entries[-1].seq)
