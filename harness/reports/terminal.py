@@ -6,15 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from harness.evaluation.evaluate import EvalReport
-from harness.reports.formatting import device_label, fmt_cos, fmt_ms, fmt_pct, terminal_text
+from harness.reports.formatting import (
+    as_finite,
+    as_text,
+    device_label,
+    fmt_cos,
+    fmt_ms,
+    fmt_pct,
+    fmt_value,
+    terminal_text,
+)
 from harness.reports.sanitize import sanitized
-from harness.reports.verdict import verdict_of
-from harness.signoff.results import SignoffRun
+from harness.reports.verdict import FailedGate, verdict_of
+from harness.signoff.results import DeviceRun, SignoffRun
 
 
 def _pct(value: float | None) -> str:
@@ -67,59 +77,30 @@ def print_eval_tables(console: Console, reports: Sequence[EvalReport]) -> None:
 
 def print_summary(run: SignoffRun, console: Console) -> None:
     """The headline first (PASS, FAIL, NO VERDICT or INTERRUPTED, and why), then the device x model
-    table, then what kept the run from passing: each failed gate (name, value, threshold), each
-    device or model that could not be judged, with its reason. The run is read through
-    `sanitized` and every device string goes out through `terminal_text` inside a rich Text: no
-    control character, escape sequence or markup from a device reaches the terminal. Never
-    raises on the run's data."""
+    table, then what kept the run from passing: each failed gate (name, value, operator,
+    threshold, unit), each device or model that could not be judged, with its reason. The run is
+    read through `sanitized` and every device string goes out through `terminal_text` inside a
+    rich Text: no control character, escape sequence or markup from a device reaches the terminal.
+    Never raises on the run's data.
+
+    The table fits the terminal: one row per device and model when it fits without cutting a
+    serial or a model ID (and the terminal is at least WIDE columns); otherwise stacked, one block
+    per device. Serials, model IDs and gate names are never cut."""
     run = sanitized(run)
     verdict = verdict_of(run)
     console.print(_plain(verdict.headline, 2 * LINE, _VERDICT_STYLE.get(verdict.status, "bold yellow")))
-    table = Table(title=_plain(f"Sign-off {run.run_id}", CELL))
-    for column in (
-        "Device",
-        "Model",
-        "Status",
-        "Parity min cos",
-        "E2E tokens",
-        "Cos vs FP32",
-        "p50/p90 ms",
-        "Load ms",
-        "Failed gates",
-    ):
-        table.add_column(column, no_wrap=column in ("Model", "p50/p90 ms"))
-    for device in run.devices:
-        label = _plain(device_label(device))
-        if not device.models:
-            table.add_row(label, Text("—"), _status_text(device.status), *[Text("—")] * 6)
-        for model in device.models:
-            latency = model.latency_ms
-            if not model.judged:
-                status, why = "not judged", model.error or "no gates were evaluated"
-            else:
-                status, why = (
-                    ("passed" if model.passed else "failed"),
-                    ", ".join(g.name for g in model.gates if not g.passed),
-                )
-            table.add_row(
-                label,
-                _plain(model.model_id),
-                _status_text(status),
-                Text(fmt_cos(model.parity.get("min_cosine"))),
-                Text(fmt_pct(model.end_to_end.get("token_agreement"))),
-                Text(fmt_cos(model.vs_fp32.get("mean_cosine"))),
-                Text(f"{fmt_ms(latency.get('p50'))} / {fmt_ms(latency.get('p90'))}"),
-                Text(fmt_ms(latency.get("load_ms"))),
-                _plain(why or "—", CELL, "red" if why else ""),
-            )
-    if run.devices:
-        console.print(table)
-    else:
+    if not run.devices:
         console.print(Text("No devices ran.", style="bold red"))
+    else:
+        table = _wide_table(run, console.width) if console.width >= WIDE else None
+        if table is not None:
+            console.print(table)
+        else:
+            _print_stacked(run, console)
     if verdict.failed_gates:
         console.print(Text("Failed gates:", style="bold red"))
         for failed in verdict.failed_gates:
-            console.print(_plain(f"  {failed.line()}", LINE, "red"))
+            console.print(_plain(f"  {failed_gate_line(failed)}", LINE, "red"), overflow="fold")
     stages = {d.serial: d.stage for d in run.devices if d.stage and d.stage != "done"}
     for title, items, style in (
         ("Failed devices (no failed gate):", verdict.failed_devices, "red"),
@@ -130,12 +111,116 @@ def print_summary(run: SignoffRun, console: Console) -> None:
         for item in items:
             where = f"{item.where} [{stages[item.where]}]" if not item.model_id and item.where in stages else item.where
             line = f"  {where} · {item.model_id}: {item.reason}" if item.model_id else f"  {where}: {item.reason}"
-            console.print(_plain(line, LINE, style))
+            console.print(_plain(line, LINE, style), overflow="fold")
 
 
 _VERDICT_STYLE = {"passed": "bold green", "failed": "bold red"}
 CELL = 60  # characters of one device string in a table cell
 LINE = 300  # characters of one failed-gate or reason line
+WIDE = 100  # below this many columns the summary is stacked, one block per device
+_COLUMNS = ("Parity min cos", "E2E tokens", "Cos vs FP32", "p50/p90/load ms")
+RESULT_MIN = 24  # a longer word in the Result column folds (failed gates are listed in full below)
+
+
+def _rows(run: SignoffRun) -> list[tuple[DeviceRun, list[tuple[str, Text, list[str]]]]]:
+    """Per device: per model, its ID, its result (status, and the failed gates or why it was not
+    judged) and the figures of _COLUMNS."""
+    rows = []
+    for device in run.devices:
+        models = []
+        for model in device.models:
+            latency = model.latency_ms
+            if not model.judged:
+                status, why = "not judged", model.error or "no gates were evaluated"
+            else:
+                status = "passed" if model.passed else "failed"
+                why = ", ".join(g.name for g in model.gates if not g.passed)
+            result = _status_text(status)
+            if why:
+                result += Text(": ") + _plain(why, LINE, "red" if model.judged else "yellow")
+            figures = [
+                fmt_cos(model.parity.get("min_cosine")),
+                fmt_pct(model.end_to_end.get("token_agreement")),
+                fmt_cos(model.vs_fp32.get("mean_cosine")),
+                "/".join(fmt_ms(latency.get(key)) for key in ("p50", "p90", "load_ms")),
+            ]
+            models.append((model.model_id, result, figures))
+        rows.append((device, models))
+    return rows
+
+
+def _wide_table(run: SignoffRun, width: int) -> Table | None:
+    """The device x model table in `width` columns, or None when it cannot fit with no serial,
+    model ID or figure cut. Each column gets at least its longest word (Model and the figures:
+    their longest cell, they never wrap; Result: up to RESULT_MIN, a longer word folds), then
+    what is left goes to the device, the figures and the result, up to their longest cell. The
+    widths are fixed, so Rich neither collapses nor cuts them."""
+    headers = ("Device", "Model", *_COLUMNS, "Result")
+    cells: list[list[Text]] = []
+    for device, models in _rows(run):
+        label = _plain(device_label(device))
+        if not models:
+            cells.append([label, Text("—"), *[Text("—")] * len(_COLUMNS), _status_text(device.status)])
+        for model_id, result, figures in models:
+            cells.append([label, _plain(model_id), *map(Text, figures), result])
+    widths, natural = [], []
+    for column, header in enumerate(headers):
+        texts = [row[column].plain for row in cells]
+        whole = header != "Device" and header != "Result"  # IDs and figures are never wrapped
+        pieces = texts if whole else [word for text in texts for word in text.split()]
+        longest = max(map(cell_len, pieces), default=1)
+        words = max(map(cell_len, header.split()))
+        widths.append(max(words, min(longest, RESULT_MIN) if header == "Result" else longest))
+        natural.append(max(cell_len(header), *map(cell_len, texts)))
+    spare = width - (sum(widths) + 3 * len(headers) - 1)  # padding 2 per column, separators between
+    if spare < 0:
+        return None
+    for column in (0, *range(2, len(headers) - 1), len(headers) - 1):
+        grow = min(spare, natural[column] - widths[column])
+        widths[column] += grow
+        spare -= grow
+    table = Table(title=_plain(f"Sign-off {run.run_id}", CELL), show_edge=False)
+    for header, column_width in zip(headers, widths, strict=True):
+        # A cell's longest word fits its column: only headers and the Device and Result cells wrap.
+        table.add_column(header, width=column_width, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+def _print_stacked(run: SignoffRun, console: Console) -> None:
+    """One block per device: its label and status, then each model's ID and result on a line of
+    their own, then its figures."""
+    console.print(_plain(f"Sign-off {run.run_id}", CELL, "italic"))
+    for device, models in _rows(run):
+        console.print(
+            _plain(device_label(device), style="bold") + Text("  ") + _status_text(device.status), overflow="fold"
+        )
+        for model_id, result, figures in models:
+            console.print(Text("  ") + _plain(model_id) + Text("  ") + result, overflow="fold")
+            pairs = [f"{name} {value}" for name, value in zip(_COLUMNS, figures, strict=True)]
+            console.print(Text("    " + " · ".join(pairs), style="dim"))
+
+
+def failed_gate_line(failed: FailedGate) -> str:
+    """`where · model · name = value unit, needs op threshold unit (detail)`: every part of a
+    failed gate, its operator and unit read from the gate's name (latency and `max_` gates are
+    ceilings in ms or units; the rest are floors; true/false gates must equal their threshold)."""
+    gate = failed.gate
+    name, value, threshold = as_text(gate.name), fmt_value(gate.value), fmt_value(gate.threshold)
+    unit = " ms" if name.endswith("_ms") else ""
+    numeric = as_finite(gate.threshold) is not None and not isinstance(gate.threshold, bool)
+    if not numeric:
+        op = "=="
+    elif name.endswith("_ms") or "latency" in name or name.startswith("max_") or "_max_" in name:
+        op = "<="
+    else:
+        op = ">="
+    shown_value = f"{value}{unit}" if as_finite(gate.value) is not None else value
+    text = f"{failed.where} · {failed.model_id} · {name} = {shown_value}"
+    if gate.threshold is not None:
+        text += f", needs {op} {threshold}{unit if numeric else ''}"
+    return f"{text} ({as_text(gate.detail)})" if gate.detail else text
 
 
 def _plain(value: object, limit: int = CELL, style: str = "") -> Text:

@@ -32,10 +32,10 @@ def test_print_summary_table_errors_and_verdict(run: SignoffRun) -> None:
     lines = text.splitlines()
     assert lines[0].startswith("NO VERDICT: 1 of 3 devices could not be judged (emulator-5556: adb: device")
     assert lines[0].endswith("; also 1 gate failed on 1 device")
-    # Under the table: the failed gate with its value and threshold, then what was not judged.
+    # Under the table: the failed gate (name, value, operator, threshold), then what was not judged.
     failed = lines.index("Failed gates:")
     assert lines[failed + 1] == (
-        f"  {FAILING_SERIAL} · {FAST} · parity_min_cosine: 0.99862 vs threshold 0.999 (vs x86_64 host)"
+        f"  {FAILING_SERIAL} · {FAST} · parity_min_cosine = 0.99862, needs >= 0.999 (vs x86_64 host)"
     )
     assert lines[failed + 2] == "Not judged:"
     error_line = next(line for line in styled.splitlines() if "went offline" in line and "[push]" in line)

@@ -76,8 +76,8 @@ def test_fail_names_the_failed_gates_with_value_and_threshold() -> None:
     lines = _terminal(run)
     at = lines.index("Failed gates:")
     assert lines[at + 1 : at + 3] == [
-        f"  emulator-5554 · {FAST} · latency_p50_ms: 312.5 vs threshold 250 (budget per text)",
-        f"  {FAILING_SERIAL} · {FAST} · parity_min_cosine: 0.99862 vs threshold 0.999 (vs x86_64 host)",
+        f"  emulator-5554 · {FAST} · latency_p50_ms = 312.5 ms, needs <= 250 ms (budget per text)",
+        f"  {FAILING_SERIAL} · {FAST} · parity_min_cosine = 0.99862, needs >= 0.999 (vs x86_64 host)",
     ]
     assert said["json"]["verdict"] == "failed" and said["json"]["exit_code"] == 1  # type: ignore[index]
     assert [g["gate"] for g in said["json"]["failed_gates"]] == ["latency_p50_ms", "parity_min_cosine"]  # type: ignore[index]
@@ -99,7 +99,7 @@ def test_a_failed_host_gate_is_named() -> None:
     run.models[1].gates[0] = Gate("host_min_spearman_retention", False, 0.97, 0.99)
     assert _everywhere(run)["terminal"] == "FAIL: 1 host gate failed"
     lines = _terminal(run)
-    assert f"  host · {FAST} · host_min_spearman_retention: 0.97 vs threshold 0.99" in lines
+    assert f"  host · {FAST} · host_min_spearman_retention = 0.97, needs >= 0.99" in lines
 
 
 def test_no_verdict_names_the_device_and_its_reason() -> None:
