@@ -5,6 +5,7 @@ each other."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 
@@ -13,10 +14,10 @@ import pytest
 from tests.virtual_device.test_protocol_legacy import LegacyHost
 from virtual_device import device as device_mod
 from virtual_device.host import DeviceHost, VirtualDeviceHandle
-from virtual_device.services.shell_service import STDIN_BUFFER
+from virtual_device.services.shell_service import STDIN_BUFFER, ShellIO
 from virtual_device.transport import connection
 from virtual_device.transport import protocol as p
-from virtual_device.transport.streams import MAX_QUEUED_WRITES
+from virtual_device.transport.streams import MAX_QUEUED_WRITES, Stream
 
 
 def test_handshake_timeout_drops_a_silent_socket(
@@ -116,3 +117,43 @@ def test_devices_run_on_their_own_loops(tmp_path) -> None:
 
 async def _thread_id() -> int:
     return threading.get_ident()
+
+
+def test_stdin_chunks_stream_as_they_arrive_and_drain() -> None:
+    """ShellIO.chunks(): what a streaming filter gets (v1 and exec payloads as they come)."""
+
+    class Link:
+        max_payload = 4096
+
+        def __init__(self) -> None:
+            self.streams: dict[int, Stream] = {}
+            self.sent: list[int] = []
+
+        async def send(self, command: int, arg0: int, arg1: int, payload: bytes | memoryview = b"") -> None:
+            self.sent.append(command)
+
+        def abort(self) -> None: ...
+
+    async def scenario() -> list[bytes]:
+        link = Link()
+        stream = Stream(link, 1, 2, "shell:cat")
+        io = ShellIO(stream, v2=False)
+        got: list[bytes] = []
+
+        async def consume() -> None:
+            async for chunk in io.chunks():
+                got.append(chunk)
+
+        task = asyncio.ensure_future(consume())
+        stream.feed(b"foo")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert got == [b"foo"]  # before any EOF
+        assert link.sent.count(p.A_OKAY) == 1
+        stream.feed(b"bar")
+        stream.on_remote_close()  # the host's CLSE: EOF
+        await asyncio.wait_for(task, 5)
+        io.task.cancel()
+        return got
+
+    assert b"".join(asyncio.run(scenario())) == b"foobar"

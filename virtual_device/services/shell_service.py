@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from collections.abc import AsyncIterator
 
 from virtual_device.context import DeviceContext
 from virtual_device.shell.commands import COMMANDS
@@ -91,6 +92,26 @@ class ShellIO:
         self.stdin.clear()
         return data
 
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Stdin as it arrives, each piece drained as it is taken (so flow control stays bounded),
+        until EOF: for a filter that streams (`printf foo | adb shell -x cat` prints foo at once).
+        A host CLSE meanwhile is the EOF."""
+        self.stream.drain_on_close = True
+        try:
+            while True:
+                self._changed.clear()
+                if self.stdin:
+                    data = bytes(self.stdin)
+                    self.stdin.clear()
+                    self._room.set()
+                    yield data
+                elif self.eof.is_set():
+                    return
+                else:
+                    await self._changed.wait()
+        finally:
+            self.stream.drain_on_close = False
+
     async def read_line(self) -> bytes | None:
         """The next line of a script fed on stdin (run as it arrives, like sh), None at EOF."""
         self.stream.drain_on_close = True
@@ -137,6 +158,8 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
         if command.strip():
             # Filters without a file operand (cat, sha256sum, wc, grep...) read the client's stdin.
             session.stdin_source = io.read_all
+            # For a streaming filter, once the interpreter takes it (ShellSession does not yet).
+            session.stdin_chunks = io.chunks  # type: ignore[attr-defined]
             code = await session.run(command)
         else:
             # No command: a script on stdin (no pty, no prompt), each line run as it arrives.
