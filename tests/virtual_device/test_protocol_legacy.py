@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import socket
 import struct
+from pathlib import Path
 
-from virtual_device.host import VirtualDeviceHandle
+from virtual_device.config import DeviceConfig
+from virtual_device.host import DeviceHost, VirtualDeviceHandle
 from virtual_device.transport import protocol as p
 
 LEGACY = 0x01000000
@@ -177,3 +179,12 @@ def test_legacy_bad_checksum_drops_the_connection(virtual_device: VirtualDeviceH
     cmd, _, maxdata, _length, check = p.unpack_header(header)
     assert (cmd, maxdata, check) == (p.A_CNXN, 4096, 0)
     sock.close()
+
+
+def test_legacy_auth_token_has_a_checksum(tmp_path: Path) -> None:
+    with DeviceHost() as host:
+        dev = host.add_device(DeviceConfig(require_auth=True), sandbox=tmp_path / "sandbox")
+        legacy = LegacyHost(dev.port)  # recv() checked the sum of the AUTH token it got instead of CNXN
+        cmd, kind, _, token = legacy.banner
+        assert (cmd, kind, len(token)) == (p.A_AUTH, 1, 20)
+        legacy.close()
