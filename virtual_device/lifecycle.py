@@ -348,17 +348,21 @@ def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log_path: Path, dead
 def _abort(
     started: list[tuple[subprocess.Popen[bytes], dict[str, Any]]], state_path: Path, run_dir: Path, adb: str
 ) -> None:
-    """Undo a start that failed or was interrupted: stop its processes, forget them."""
+    """Undo a start that failed or was interrupted: stop its processes, forget them. Best effort
+    at every step: what went wrong in the start (an interrupt, say) is what the caller reports,
+    never a fault of this clean-up."""
     for proc, _entry in started:
         with contextlib.suppress(OSError):
             proc.terminate()
     for proc, entry in started:
         try:
             proc.wait(5)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # still starting, its SIGTERM not yet unblocked
             proc.kill()
-            proc.wait(5)
-        _disconnect(entry, adb)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+        with contextlib.suppress(Exception):
+            _disconnect(entry, adb)
     pids = {entry["pid"] for _proc, entry in started}
     with _locked_state(state_path) as state:
         state["devices"] = [e for e in state["devices"] if e.get("pid") not in pids]
