@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -37,23 +38,50 @@ class ModelRunner:
         self.path = files / spec["file"]
         if not self.path.is_file():
             raise FileNotFoundError(f"Model not found: {spec['modelId']}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+        self.threads = threads
         started = time.perf_counter()
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(self.path), self._options(), providers=["CPUExecutionProvider"])
         self.load_ms = (time.perf_counter() - started) * 1000
         self.provider = "CPU" if provider == "CPU" else f"CPU (fallback from {provider})"
 
-    def embed(self, token_ids: list[list[int]]) -> np.ndarray:
+    def _options(self) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        return options
+
+    def embed(self, token_ids: list[list[int]], session: Any = None) -> np.ndarray:
         out = []
         for ids in token_ids:  # one text at a time, as the app's embed(text) does
             row = np.array([ids], dtype=np.int64)
             mask = np.ones_like(row)
             feeds = {"input_ids": row, "attention_mask": mask, "token_type_ids": np.zeros_like(row)}
-            result = self.session.run([self.spec["output"]], {k: feeds[k] for k in self.spec["inputs"]})[0]
+            result = (session or self.session).run([self.spec["output"]], {k: feeds[k] for k in self.spec["inputs"]})[0]
             out.append(_pool(result, mask, self.spec["pooling"], self.spec["normalize"])[0])
         return np.stack(out).astype(np.float32)
+
+    def profile(self, token_ids: list[int], runs: int, target: Path) -> float:
+        """Contract v3's profiled pass: a separate session with ONNX Runtime's profiler
+        (SessionOptions.enable_profiling) runs `token_ids` `runs` times; its profile is renamed to
+        `target` when complete. Returns the runs' wall time in ms (session creation excluded)."""
+        import onnxruntime as ort
+
+        options = self._options()
+        options.enable_profiling = True
+        options.profile_file_prefix = str(target.parent / f".{target.stem}-{os.getpid()}")
+        session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        written = None
+        try:
+            started = time.perf_counter()
+            for _ in range(runs):
+                self.embed([token_ids], session)
+            elapsed = (time.perf_counter() - started) * 1000
+        finally:
+            written = Path(session.end_profiling())
+        os.replace(written, target)
+        return elapsed
 
     def close(self) -> None:
         pass

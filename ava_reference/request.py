@@ -1,4 +1,4 @@
-"""request.json of the device contract (v2): its version and the chapter 28A thresholds it carries."""
+"""request.json of the device contract (v3): its version and the chapter 28A thresholds it carries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-CONTRACT = "ava-harness-device/2"
+CONTRACT = "ava-harness-device/3"
+# The profiled pass (request "profile": true) runs texts[0] this many times at most.
+PROFILE_RUNS_MAX = 10
 
 
 class RequestError(ValueError):

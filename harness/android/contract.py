@@ -85,12 +85,16 @@ class RunSettings:
     execution_provider: str = "CPU"
     warmup: int = 3
     iterations: int = 20
+    # Contract v3: after the timed iterations, a separate profiled pass writes profile.json.
+    profile: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"mode {self.mode!r}: use one of {', '.join(MODES)}")
         if self.execution_provider not in ("CPU", "NNAPI", "XNNPACK"):
             raise InputError(f"execution provider {self.execution_provider!r}: use CPU, NNAPI or XNNPACK")
+        if not isinstance(self.profile, bool):
+            raise InputError(f"profile = {self.profile!r}: expected true or false")
         for name in ("threads", "warmup", "iterations"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (1 if name != "warmup" else 0) or value > 10_000:
@@ -113,6 +117,7 @@ def build_request(
         "executionProvider": settings.execution_provider,
         "warmup": settings.warmup,
         "iterations": settings.iterations,
+        "profile": settings.profile,
         "texts": list(texts),
         "chapter": chapter_request(),
         "models": [

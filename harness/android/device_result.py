@@ -21,7 +21,7 @@ import numpy as np
 from harness.errors import ContractError
 from harness.evaluation import chapter
 
-CONTRACT_VERSION = "ava-harness-device/2"
+CONTRACT_VERSION = "ava-harness-device/3"
 
 
 def chapter_request() -> dict[str, Any]:
@@ -57,7 +57,7 @@ TOKEN_ID_LIMIT = 2**31  # token ids are in 0 .. 2**31 - 1
 CHAPTER_TESTS = ("test1_loads_with_dimension", "test2_embeddings_valid", "test4_rag_ranking")
 RESULT_KEYS = frozenset({"contract", "modelId", "sha256", "loadMs", "latencyMs", "peakMemoryKb", "ortVersion"})
 RESULT_KEYS |= {"executionProvider", "abi", "chapterTests", "errors"}
-OPTIONAL_RESULT_KEYS = frozenset({"coldMs", "dimension", "ragRanking"})
+OPTIONAL_RESULT_KEYS = frozenset({"coldMs", "dimension", "ragRanking", "profileMs"})  # profileMs: v3
 Chapter = Mapping[str, Any]  # a request's "chapter" (chapter_request())
 _PROVIDER_RE = re.compile(r"CPU|NNAPI|XNNPACK|CPU \(fallback from (?:NNAPI|XNNPACK)\)")
 _NAME_RE = re.compile(r"[ -~]*")  # printable ASCII
@@ -84,6 +84,7 @@ class DeviceResult:
     chapter_tests: Mapping[str, bool]  # names from CHAPTER_TESTS, in the device's order
     rag_ranking: tuple[str, ...] | None
     errors: tuple[str, ...]
+    profile_ms: float | None = None  # profileMs (v3): the profiled pass's runs, wall time
     # The validated file under result.json's keys (read-only), for code that still takes a dict.
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -231,6 +232,8 @@ def _parse_result(
         at.fail("sha256", f"sha256 is {_show(sha256)}, expected 64 lowercase hex digits")
     if not sha256 and load_ms is not None:
         at.fail("sha256", "sha256 is empty but loadMs says the model loaded")
+    profile = raw.get("profileMs")
+    profile_ms = None if profile is None else at.number("profileMs", profile, 0, MAX_MS)
     cold = raw.get("coldMs")
     cold_ms = None if cold is None else at.number("coldMs", cold, 0, MAX_MS)
 
@@ -288,6 +291,7 @@ def _parse_result(
         chapter_tests=MappingProxyType(dict(tests)),
         rag_ranking=ranking,
         errors=errors,
+        profile_ms=profile_ms,
         raw=MappingProxyType(raw),
     )
 

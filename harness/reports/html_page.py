@@ -30,7 +30,7 @@ from harness.reports.formatting import (
 )
 from harness.reports.json_report import summarize
 from harness.reports.sanitize import sanitized
-from harness.reports.svg import cosine_histogram_svg, latency_svg
+from harness.reports.svg import cosine_histogram_svg, latency_svg, top_ops_svg
 from harness.reports.verdict import verdict_of
 from harness.signoff.results import DeviceRun, ModelOnDevice, SignoffRun
 
@@ -113,6 +113,7 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
             for label, values, threshold in cosine_series
         ],
         "latency_plot": latency_svg(latency_series),
+        "profiles": [_profile_entry(d, m) for d in run.devices for m in d.models if m.profile or m.profile_error],
         "settings": _bounded_rows(_flatten(run.settings)),
     }
 
@@ -161,3 +162,12 @@ def _device_info(device: DeviceRun) -> dict[str, Any]:
 
 def _gate_threshold(model: ModelOnDevice, name: str) -> float | None:
     return next((as_finite(g.threshold) for g in model.gates if g.name == name), None)
+
+
+def _profile_entry(device: DeviceRun, model: ModelOnDevice) -> dict[str, Any]:
+    """One model's device profile: its top operators as bars, or why there are none."""
+    label = f"{device.serial} · {model.model_id}"
+    profile = model.profile if isinstance(model.profile, dict) else {}
+    svg = top_ops_svg(profile.get("top_ops"), title=label, run_ms_total=profile.get("run_ms_total"))
+    error = model.profile_error or (None if svg is not None else "the profile has no operator times")
+    return {"label": label, "svg": svg, "error": error, "pass_ms": profile.get("pass_ms")}

@@ -310,3 +310,71 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(sorted_values) - 1)
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+MAX_OP_BARS = 12
+
+
+def top_ops_svg(top_ops: Any, *, title: str = "", run_ms_total: Any = None) -> Markup | None:
+    """Horizontal bars of the device profile's top operator types (harness.signoff.profile):
+    total kernel time per op type, with its share of all operators' time and its node count.
+    Entries that are not {op_type, ms >= 0, share in 0..1} are skipped and counted in a note.
+    None when nothing can be drawn."""
+    try:
+        items = list(top_ops or [])[:MAX_OP_BARS]
+    except Exception:
+        return None
+    rows: list[tuple[str, float, float | None, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        ms, share = as_finite(item.get("ms")), as_finite(item.get("share"))
+        if ms is None or ms < 0 or ms > MAX_LATENCY_MS:
+            continue
+        rows.append(
+            (
+                _shorten(item.get("op_type"), 28),
+                ms,
+                share if share is not None and 0 <= share <= 1 else None,
+                item.get("count"),
+            )
+        )
+    if not rows:
+        return None
+    skipped = len(items) - len(rows)
+    title = as_text(title)
+    w, bar_h, gap = 460, 16, 5
+    left, right, top, bottom = 170, 110, 28, 30
+    plot_w = w - left - right
+    h = top + len(rows) * (bar_h + gap) + bottom
+    peak = max(ms for _, ms, _, _ in rows) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="plot top-ops" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="{_esc("top operators " + title)}" style="{_SVG_FONT}">',
+        f"<title>{_esc(title)}: operator types by total kernel time (device profile)</title>",
+        f'<text x="8" y="16" font-size="12" font-weight="600">{_esc(_shorten(title, 64))}</text>',
+    ]
+    for index, (op, ms, share, count) in enumerate(rows):
+        y = top + index * (bar_h + gap)
+        length = max(1.0, ms / peak * plot_w)
+        share_text = f" · {share * 100:.1f}%" if share is not None else ""
+        count_text = f" · {_esc(count)} nodes" if as_finite(count) is not None else ""
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_h - 4}" font-size="11" text-anchor="end" '
+            f'font-family="monospace">{_esc(op)}</text>'
+        )
+        parts.append(
+            f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar_h}" fill="{_PALETTE[0]}">'
+            f"<title>{_esc(op)}: {ms:.3f} ms{share_text}{count_text}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{left + length + 4:.1f}" y="{y + bar_h - 4}" font-size="10">{ms:.2f} ms{share_text}</text>'
+        )
+    run_ms = as_finite(run_ms_total)
+    note = f"profiled runs: {run_ms:.2f} ms in total" if run_ms is not None else ""
+    note += _skipped_note(skipped, "entries (not a time)")
+    parts += [
+        f'<text x="8" y="{h - 10}" font-size="10" fill="#666">{_esc(note)}</text>',
+        "</svg>",
+    ]
+    return Markup("".join(parts))

@@ -33,12 +33,19 @@ from harness.errors import DeviceError, HarnessError
 from harness.gates import Gate
 from harness.reference.arm64 import available as arm64_available
 from harness.reference.choice import HOST_ABI, choose_reference
-from harness.signoff.artifacts import LogcatCapture, OutputRecorder, keep_instrumentation, record_host_error
+from harness.signoff.artifacts import (
+    LogcatCapture,
+    OutputRecorder,
+    artifact_name,
+    keep_instrumentation,
+    record_host_error,
+)
 from harness.signoff.compare import compare_model
 from harness.signoff.health import health_check, sweep_device_partials
 from harness.signoff.interrupts import POLL_SECONDS, Cancellation, Cancelled
 from harness.signoff.options import DeployOptions, Progress
 from harness.signoff.plan import HostPlan, PlannedModel
+from harness.signoff.profile import PROFILE_FILE, PROFILE_MAX_BYTES, ProfileError, summarise_profile
 from harness.signoff.results import DeviceRun, ModelOnDevice
 
 
@@ -110,6 +117,8 @@ def run_device(
                 reason = err.message if isinstance(err, DeviceError) else str(err)
                 # The run already failed (device lost, crash): say so first, then why nothing came back.
                 result.error = reason if run.passed else f"instrumentation: {run.summary()}; then {reason}"
+            if options.settings.profile:  # a diagnostic: never a verdict, never raises
+                _pull_profile(device, paths.out_dir(plan.run_id, model.spec.id), result, record)
         judged = all(m.judged for m in record.models)
         if not judged:
             record.status = "error"
@@ -184,6 +193,29 @@ def _clean_up_after_interrupt(device: Device, paths: DevicePaths, options: Deplo
         sweep_device_partials(device, paths, timeout=CLEANUP_TIMEOUT)
 
 
+def _pull_profile(device: Device, out: str, result: ModelOnDevice, record: DeviceRun) -> None:
+    """The device's profile.json of one model: kept raw (artifact profile-<model>.json) and
+    summarised on the model (profile); anything wrong is profile_error, never the verdict's."""
+    path = f"{out}/{PROFILE_FILE}"
+    try:
+        size = device.file_size(path)
+        if size is None:
+            result.profile_error = f"the device wrote no {PROFILE_FILE}"
+            return
+        if size > PROFILE_MAX_BYTES:
+            result.profile_error = f"{PROFILE_FILE} is {size} bytes, more than the {PROFILE_MAX_BYTES} read"
+            return
+        data = device.read_bytes(path, limit=PROFILE_MAX_BYTES)
+    except HarnessError as err:
+        result.profile_error = f"{PROFILE_FILE} could not be pulled: {str(err)[:300]}"
+        return
+    record.artifact_data[artifact_name("profile-", result.model_id, ".json")] = data
+    try:
+        result.profile = {**summarise_profile(data, f"{device.serial}:{path}"), **result.profile}
+    except ProfileError as err:
+        result.profile_error = f"{PROFILE_FILE} unusable: {err}"
+
+
 def _pull_and_compare(
     device: Device,
     paths: DevicePaths,
@@ -225,6 +257,8 @@ def _pull_and_compare(
     embeddings = optional("embeddings.npy", npy_max_bytes(rows, dim))
     e2e = optional("embeddings_e2e.npy", npy_max_bytes(rows, dim))
     token_ids = optional("token_ids_e2e.json", token_ids_max_bytes(rows))
+    if device_result.profile_ms is not None:
+        result.profile["pass_ms"] = device_result.profile_ms
     result.latency_samples_ms = list(device_result.latency_ms)
     result.peak_memory_kb = device_result.peak_memory_kb
     result.ort_version = device_result.ort_version

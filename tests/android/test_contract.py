@@ -24,6 +24,7 @@ from harness.android import contract as dc
 from harness.android.contract import DevicePaths, RunSettings, build_request
 from harness.evaluation import chapter
 from harness.models.registry import load_registry
+from harness.signoff.profile import summarise_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 ANDROID = ROOT / "device_tests" / "android"
@@ -81,6 +82,7 @@ def host_request(settings: RunSettings | None = None, model_ids: tuple[str, ...]
             (MODEL_ID, "AVA-ONX-384-FAST-INT8"),
         ),
         (RunSettings(mode="end_to_end", execution_provider="XNNPACK", iterations=500), ("AVA-ONX-384-FAST-INT8",)),
+        (RunSettings(profile=False), (MODEL_ID,)),
     ],
 )
 def test_kotlin_reads_the_harness_request(
@@ -107,7 +109,8 @@ def test_request_carries_the_chapter_thresholds() -> None:
     from ava_reference.request import parse_chapter
 
     request = host_request()
-    assert request["contract"] == "ava-harness-device/2" and "rag" not in request
+    assert request["contract"] == "ava-harness-device/3" and "rag" not in request
+    assert request["profile"] is True  # v3: the profiled pass is asked for by default
     assert request["chapter"] == {
         "normRange": list(chapter.NORM_RANGE),
         "rag": {
@@ -133,7 +136,7 @@ def test_host_rejects_a_v1_result() -> None:
     v1 = {"contract": "ava-harness-device/1", "modelId": MODEL_ID, "sha256": "", "loadMs": None, "latencyMs": []}
     v1 |= {"ortVersion": "", "executionProvider": "CPU", "peakMemoryKb": 0, "abi": "", "chapterTests": {}}
     v1 |= {"errors": ["modelLoads: Model not found"]}
-    with pytest.raises(ContractError, match='contract is "ava-harness-device/1", not ava-harness-device/2'):
+    with pytest.raises(ContractError, match='contract is "ava-harness-device/1", not ava-harness-device/3'):
         dc.parse_result_json(json.dumps(v1).encode(), MODEL_ID, "device")
     v2 = {**v1, "contract": dc.CONTRACT_VERSION}
     assert dc.parse_result_json(json.dumps(v2).encode(), MODEL_ID, "device", iterations=20) == v2
@@ -151,7 +154,7 @@ def test_contract_md_documents_every_request_key() -> None:
     block = contract.split("### request.json", 1)[1].split("```json", 1)[1].split("```", 1)[0]
     documented = {k for k in re.findall(r'"(\w+)":', block) if not k.isdigit()}
     assert documented == keys(host_request())
-    assert '"contract": "ava-harness-device/2"' in block
+    assert '"contract": "ava-harness-device/3"' in block
 
 
 @pytest.mark.jvm
@@ -165,6 +168,7 @@ def test_contract_md_documents_every_request_key() -> None:
         (lambda r: r.update(threads="2"), '"threads" must be an integer'),
         (lambda r: r["models"][0].update(pooling="max"), '"pooling" is "max"'),
         (lambda r: r.pop("texts"), 'missing "texts"'),
+        (lambda r: r.update(profile="yes"), '"profile" must be true or false'),
     ],
 )
 def test_kotlin_rejects_a_bad_request(kotlin_classpath: str, tmp_path: Path, mutate: Any, needle: str) -> None:
@@ -363,6 +367,11 @@ def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_pa
     assert ref_result["errors"] == [], ref_result["errors"]
     ref_embeddings = dc.parse_npy((ref_out / "embeddings.npy").read_bytes(), "reference", n, dim)
     ref_ids = dc.parse_token_ids((ref_out / "token_ids_e2e.json").read_bytes(), "reference", n)
+    # v3: the profiled pass ran (3 runs) and wrote ONNX Runtime's profile beside result.json
+    assert ref_result["profileMs"] > 0 and not list(ref_out.glob(".profile*"))
+    summary = summarise_profile((ref_out / "profile.json").read_bytes())
+    assert {op["op_type"] for op in summary["top_ops"]} == {"Gather", "ReduceMean", "Add"}
+    assert summary["runs"] == 3 and all(op["count"] == 3 for op in summary["top_ops"])
 
     out = _kotlin_writes(kotlin_classpath, tmp_path, ref_embeddings, ref_ids, ref_result)
 

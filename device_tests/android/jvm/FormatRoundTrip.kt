@@ -51,6 +51,7 @@ private fun request(input: File, output: File) {
         "executionProvider" to r.executionProvider,
         "warmup" to r.warmup,
         "iterations" to r.iterations,
+        "profile" to r.profile,
         "texts" to r.texts,
         "chapter" to r.chapter?.let { c ->
             linkedMapOf(
@@ -110,6 +111,7 @@ private fun write(input: File, outDir: File) {
     if (present(r, "sha256")) result.sha256 = r.getString("sha256")
     if (present(r, "loadMs")) result.loadMs = r.getDouble("loadMs")
     if (present(r, "coldMs")) result.coldMs = r.getDouble("coldMs")
+    if (present(r, "profileMs")) result.profileMs = r.getDouble("profileMs")
     if (present(r, "latencyMs")) result.latencyMs = r.getJSONArray("latencyMs").let { a -> List(a.length()) { a.getDouble(it) } }
     if (present(r, "peakMemoryKb")) result.peakMemoryKb = r.getLong("peakMemoryKb")
     if (present(r, "ortVersion")) result.ortVersion = r.getString("ortVersion")

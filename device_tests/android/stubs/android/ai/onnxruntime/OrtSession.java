@@ -13,12 +13,14 @@ public class OrtSession implements AutoCloseable {
     public Result run(Map<String, ? extends OnnxTensorLike> inputs, Set<String> requestedOutputs) throws OrtException {
         throw new RuntimeException("Stub!");
     }
+    public String endProfiling() throws OrtException { throw new RuntimeException("Stub!"); }
     @Override public void close() throws OrtException { throw new RuntimeException("Stub!"); }
 
     public static class SessionOptions implements AutoCloseable {
         public SessionOptions() { throw new RuntimeException("Stub!"); }
         public void setIntraOpNumThreads(int numThreads) throws OrtException { throw new RuntimeException("Stub!"); }
         public void setInterOpNumThreads(int numThreads) throws OrtException { throw new RuntimeException("Stub!"); }
+        public void enableProfiling(String filePath) throws OrtException { throw new RuntimeException("Stub!"); }
         public void addNnapi() throws OrtException { throw new RuntimeException("Stub!"); }
         public void addXnnpack(Map<String, String> providerOptions) throws OrtException { throw new RuntimeException("Stub!"); }
         @Override public void close() { throw new RuntimeException("Stub!"); }

@@ -331,6 +331,14 @@ class ModelState(private val session: SignoffSession, val spec: ModelRequest) {
             samples.add((System.nanoTime() - started) / 1e6)
         }
         result.latencyMs = samples
+        if (request.profile) {
+            // Contract v3: a diagnostic after the timed runs; it never fails the check.
+            try {
+                result.profileMs = active.profile(first, minOf(request.iterations, PROFILE_RUNS_MAX), File(outDir, "profile.json"))
+            } catch (t: Throwable) {
+                Log.w("AvaSignoff", "profile[${spec.modelId}]", t)
+            }
+        }
         return mapOf("ava.p50Ms" to fmt(SignoffMath.percentile(samples, 50.0)))
     }
 

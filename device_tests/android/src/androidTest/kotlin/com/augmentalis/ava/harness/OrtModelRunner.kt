@@ -16,7 +16,7 @@ class OrtModelRunner(
     private val env: OrtEnvironment,
     private val spec: ModelRequest,
     val modelFile: File,
-    threads: Int,
+    private val threads: Int,
     requestedProvider: String,
 ) : AutoCloseable {
     val session: OrtSession
@@ -45,7 +45,9 @@ class OrtModelRunner(
         options.close()
     }
 
-    fun embed(ids: LongArray): FloatArray {
+    fun embed(ids: LongArray): FloatArray = embed(ids, session)
+
+    private fun embed(ids: LongArray, session: OrtSession): FloatArray {
         val shape = longArrayOf(1, ids.size.toLong())
         val feeds = LinkedHashMap<String, OnnxTensor>()
         try {
@@ -71,6 +73,34 @@ class OrtModelRunner(
             }
         } finally {
             feeds.values.forEach { it.close() }
+        }
+    }
+
+    /**
+     * Contract v3's profiled pass: a separate session with ONNX Runtime's profiler
+     * (SessionOptions.enableProfiling) runs [ids] [runs] times on CPU; its profile is renamed to
+     * [target] when complete. Returns the runs' wall time in ms (session creation excluded).
+     */
+    fun profile(ids: LongArray, runs: Int, target: File): Double {
+        val options = OrtSession.SessionOptions()
+        val profiled: OrtSession
+        try {
+            options.setIntraOpNumThreads(threads)
+            options.setInterOpNumThreads(1)
+            options.enableProfiling(File(target.parentFile, ".profile-" + System.nanoTime()).absolutePath)
+            profiled = env.createSession(modelFile.absolutePath, options)
+        } finally {
+            options.close()
+        }
+        try {
+            val started = System.nanoTime()
+            repeat(runs) { embed(ids, profiled) }
+            val elapsed = (System.nanoTime() - started) / 1e6
+            val written = profiled.endProfiling()
+            if (!File(written).renameTo(target)) throw java.io.IOException("cannot rename $written to $target")
+            return elapsed
+        } finally {
+            profiled.close()
         }
     }
 

@@ -4,11 +4,14 @@ import org.json.JSONArray
 import org.json.JSONObject
 import java.io.File
 
-// request.json of device contract v2 (device_tests/CONTRACT.md), parsed with org.json (android.jar's
+// request.json of device contract v3 (device_tests/CONTRACT.md), parsed with org.json (android.jar's
 // copy on the phone). JVM-only on purpose: build.sh compiles this file without any Android class and
 // tests/android/test_contract.py feeds it requests written by the harness.
 
-const val CONTRACT = "ava-harness-device/2"
+const val CONTRACT = "ava-harness-device/3"
+
+/** The profiled pass (request "profile": true) runs texts[0] this many times at most (contract v3). */
+const val PROFILE_RUNS_MAX = 10
 
 /** The JUnit checks, in the order the contract and the Python reference run them. */
 val CHECKS: List<String> = listOf("modelLoads", "embeddingsValid", "ragRanking", "modelParity", "endToEnd", "latency")
@@ -61,6 +64,8 @@ class SignoffRequest(
     val executionProvider: String,
     val warmup: Int,
     val iterations: Int,
+    /** Contract v3: after the timed iterations, a separate profiled pass writes profile.json. */
+    val profile: Boolean,
     val texts: List<String>,
     /** Null when the request's "chapter" is missing or malformed; [chapterError] says why. */
     val chapter: ChapterRequest?,
@@ -155,6 +160,7 @@ object RequestReader {
                 executionProvider = oneOf("executionProvider", string("executionProvider", "CPU"), EXECUTION_PROVIDERS),
                 warmup = positive("warmup", int("warmup", 3), 0),
                 iterations = positive("iterations", int("iterations", 20), 1),
+                profile = if (has("profile")) boolean("profile") else false,
                 texts = texts,
                 chapter = chapter,
                 chapterError = chapterError,

@@ -12,6 +12,8 @@ class ModelResult(val modelId: String, var abi: String, var executionProvider: S
     var loadMs: Double? = null
     var coldMs: Double? = null
     var latencyMs: List<Double> = emptyList()
+    /** Contract v3: the profiled pass's runs, wall time (absent when no profile was asked for or it failed). */
+    var profileMs: Double? = null
     var peakMemoryKb: Long = 0
     var ortVersion: String = ""
     var dimension: Int? = null
@@ -27,6 +29,7 @@ class ModelResult(val modelId: String, var abi: String, var executionProvider: S
         map["loadMs"] = loadMs
         coldMs?.let { map["coldMs"] = it }
         map["latencyMs"] = latencyMs
+        profileMs?.let { map["profileMs"] = it }
         map["peakMemoryKb"] = peakMemoryKb
         map["ortVersion"] = ortVersion
         map["executionProvider"] = executionProvider
