@@ -20,11 +20,13 @@ setup: install models
 
 install: $(INSTALLED) system-deps
 
-# Headless Chromium renders the HTML sign-off page in the report tests (Debian package).
+# Debian packages: headless Chromium renders the HTML pages in the report tests; aapt, apksigner and
+# android-framework-res build real APKs for the virtual device's `adb install` tests.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core aapt apksigner android-framework-res
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium (for the HTML report test) ..."; \
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@{ command -v chromium && command -v aapt && command -v apksigner; } >/dev/null 2>&1 || { \
+		echo "installing Debian's $(SYSTEM_PACKAGES) ..."; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
 
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -216,7 +216,7 @@ def main() -> int:
             f"| {r['padded_max_abs']:.2e} | {r['single_min_cos']:.6f} | {r['arm64_vs_fp32_x86_min_cos']:.5f} "
             f"| {r['x86_vs_fp32_x86_min_cos']:.5f} |"
         )
-    print(f"\nwrote {args.out.relative_to(ROOT)}")
+    print(f"\nwrote {args.out}")
     return 0
 
 
