@@ -36,6 +36,9 @@ class DeviceLoop:
         self.loop.run_forever()
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30) -> T:
+        if self.loop.is_closed() or not self._thread.is_alive():
+            coro.close()
+            raise RuntimeError("the device's event loop is stopped")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
@@ -50,6 +53,7 @@ class VirtualDeviceHandle:
     def __init__(self, device: VirtualDevice, runner: DeviceLoop) -> None:
         self.device = device
         self._runner = runner
+        self._stopped = False
 
     @property
     def serial(self) -> str:
@@ -87,6 +91,10 @@ class VirtualDeviceHandle:
         return self._runner.call(coro, timeout)
 
     def stop(self) -> None:
+        """Stop the device and its loop; a second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         try:
             self._runner.call(self.device.stop())
         finally:

@@ -157,3 +157,12 @@ def test_stdin_chunks_stream_as_they_arrive_and_drain() -> None:
         return got
 
     assert b"".join(asyncio.run(scenario())) == b"foobar"
+
+
+def test_stopping_a_device_twice_is_immediate(tmp_path) -> None:
+    with DeviceHost() as host:
+        dev = host.add_device(sandbox=tmp_path / "a")
+        dev.stop()
+        dev.stop()  # the DeviceHost's close stops it again: no wait on a stopped loop
+    with pytest.raises(RuntimeError, match="stopped"):
+        dev.call(_thread_id())
