@@ -90,11 +90,19 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
                 with Progress(*bar_columns, console=console, disable=is_quiet()) as bar:
                     tasks: dict[str, int] = {}
                     last: dict[str, float] = {}
+                    steps: dict[str, str] = {}
+                    said: dict[str, str] = {}
 
                     def progress(who: str, message: str) -> None:
                         now = time.monotonic()  # --verbose: each stage with the time since the last one
                         log.debug("%s: %s (+%.2f s)", who, message, now - last.get(who, start))
                         last[who] = now
+                        if not console.is_terminal:  # a CI log: one timestamped line per step
+                            step = message.split(":", 1)[0]
+                            if (steps.get(who) != step or not message.startswith("push")) and said.get(who) != message:
+                                steps[who], said[who] = step, message
+                                say(f"{time.strftime('%H:%M:%S')} {who} {message}")
+                            return
                         if who not in tasks:
                             tasks[who] = bar.add_task(safe(who), total=None)
                         bar.update(tasks[who], description=f"[bold]{safe(who)}[/] {safe(message)}")

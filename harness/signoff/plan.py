@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,11 +69,14 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _host_eval_cached(spec: ModelSpec, base: ModelSpec, path: Path, base_path: Path, limit: int | None) -> dict:
+def _host_eval_cached(
+    spec: ModelSpec, base: ModelSpec, path: Path, base_path: Path, limit: int | None, say: Callable[[str], None]
+) -> dict:
     """Host evaluation (STS-B, XQuAD-en, chapter tests), cached by both files' sha256."""
     key = f"{sha256_file(path)[:16]}-{sha256_file(base_path)[:16]}-{limit or 'full'}"
     cache = CACHE_DIR / "eval" / f"{key}.json"
     if cache.is_file():
+        say(f"{spec.id}: host evaluation: cached ({cache.name})")
         return json.loads(cache.read_text())
     from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
 
@@ -80,6 +84,7 @@ def _host_eval_cached(spec: ModelSpec, base: ModelSpec, path: Path, base_path: P
     retrieval = [load_squad_retrieval(XQUAD_EN, "xquad_en")]
     if limit:
         sts, retrieval = sts[:limit], [r.head(limit) for r in retrieval]
+    say(f"{spec.id}: host evaluation: {len(sts)} STS pairs, {sum(len(r.queries) for r in retrieval)} questions")
     report: EvalReport = evaluate(
         spec,
         base,
@@ -88,6 +93,7 @@ def _host_eval_cached(spec: ModelSpec, base: ModelSpec, path: Path, base_path: P
         sts_pairs=sts,
         retrieval_sets=retrieval,
         latency_texts=0,
+        progress=lambda step: say(f"{spec.id}: host evaluation: {step}"),
     )
     data = report.to_dict()
     write_json_atomic(cache, data)
@@ -123,8 +129,7 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
         base = registry.get(spec.base_id)
         path = ensure_model_file(spec, registry, preset=options.preset, progress=say)
         base_path = ensure_model_file(base, registry, progress=say)
-        say(f"{model_id}: host evaluation (cached after the first run)")
-        report = _host_eval_cached(spec, base, path, base_path, options.host_eval_limit)
+        report = _host_eval_cached(spec, base, path, base_path, options.host_eval_limit, say)
         # Batch of one, as the app's embed(text) runs: dynamic INT8 quantizes activations with one
         # scale per tensor, so padding and batch-mates change a text's INT8 embedding (cosine ~0.99).
         embedder = Embedder(spec, path, threads=options.settings.threads, batch_size=1)

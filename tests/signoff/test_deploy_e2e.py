@@ -81,6 +81,14 @@ def test_cli_deploy_test_writes_every_report_and_exits_0(virtual_devices, adb_se
     assert [p.name for p in run_dir.iterdir() if p.is_dir()] == [device.serial.replace(":", "_")]
     assert json.loads((run_dir / "signoff.json").read_text())["passed"] is True
     assert "PASS" in result.stdout and device.serial in result.stdout
+    # Not a terminal (a CI log): one timestamped line per step and device, not one per pushed chunk.
+    import re
+
+    steps = re.findall(rf"^· \d\d:\d\d:\d\d {re.escape(device.serial)} (\w[\w ]*)", result.stderr, re.MULTILINE)
+    for step in ("connect", "health check", "push", "instrument", "pull", "done"):
+        assert step in steps, (step, steps)
+    assert steps.count("push") <= 2 * 2  # one line per model and file at most, whatever the chunks
+    assert re.search(r"host evaluation: (cached|\d+ STS pairs)", result.stderr)
 
 
 def test_cli_latency_on_an_emulator_is_shown_not_gated_unless_asked(virtual_devices, adb_server, model_file, tmp_path):
