@@ -107,7 +107,8 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
         "host_rows": host_rows,
         "quality_keys": quality_keys,
         "device_info": [_device_info(d) for d in run.devices],
-        "errors": [d for d in run.devices if needs_attention(d)],
+        # a device that needs attention, or failed a gate with log lines worth reading first
+        "errors": [d for d in run.devices if needs_attention(d) or d.logcat_excerpt],
         "cosine_plots": [
             {"label": label, "svg": cosine_histogram_svg(values, threshold=threshold, title=label)}
             for label, values, threshold in cosine_series

@@ -192,3 +192,12 @@ def test_the_crash_buffer_is_added_only_when_the_run_failed() -> None:
         logcat = record.artifact_data["logcat.txt"].decode()
         assert ("crash stack" in logcat) is failed and logcat.startswith(LOGCAT)
         assert bool(record.logcat_excerpt) is failed and record.artifact_notes == []
+
+
+def test_a_device_that_failed_a_gate_shows_its_log_lines_at_the_top() -> None:
+    device = DeviceRun(serial="s", status="failed")  # a gate failed: no error line of its own
+    device.logcat_excerpt = ["11-29 20:00:00.300  4321  4330 E AvaSignoff: modelParity[X]: failed: cosine 0.5"]
+    page = render_html(_run(device))
+    errors = page[page.index('id="errors"') : page.index("Models × devices")]
+    assert "a gate failed (see the banner)" in errors and "modelParity[X]: failed: cosine 0.5" in errors
+    assert 'id="errors"' not in render_html(_run(DeviceRun(serial="s", status="failed")))
