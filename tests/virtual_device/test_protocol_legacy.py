@@ -9,6 +9,7 @@ import socket
 import struct
 from pathlib import Path
 
+from tests.virtual_device.rawhost import Raw
 from virtual_device.config import DeviceConfig
 from virtual_device.host import DeviceHost, VirtualDeviceHandle
 from virtual_device.transport import protocol as p
@@ -17,27 +18,16 @@ LEGACY = 0x01000000
 SYNC_MAX = 64 * 1024
 
 
-class LegacyHost:
+class LegacyHost(Raw):
     """A version-0x01000000 host: sends real checksums and verifies the device's."""
 
     def __init__(self, port: int, maxdata: int = 256 * 1024) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.next_id = 100
-        self.send(p.A_CNXN, LEGACY, maxdata, b"host::\0")
-        self.banner = self.recv()
+        super().__init__(port, maxdata, version=LEGACY, banner=b"host::\0")
 
     def send(self, cmd: int, a0: int, a1: int, payload: bytes = b"", *, check: int | None = None) -> None:
         ck = p.checksum(payload) if check is None else check
         self.sock.sendall(p.pack_header(cmd, a0, a1, len(payload), ck) + payload)
-
-    def _exact(self, n: int) -> bytes:
-        buf = bytearray()
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("closed")
-            buf += chunk
-        return bytes(buf)
 
     def recv(self) -> tuple[int, int, int, bytes]:
         cmd, a0, a1, length, check = p.unpack_header(self._exact(p.HEADER_SIZE))
