@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -12,6 +13,42 @@ import numpy as np
 
 # A virtual device's prop naming the CPU emulator (qemu-user runtime.json) that runs its code.
 CPU_EMULATOR_PROP = "ro.vd.cpu_emulator"
+
+
+def status_kb(field: str) -> int:
+    """VmRSS or VmHWM of this process (/proc/self/status), in kB; 0 when unreadable."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def reset_peak() -> None:
+    """Start a new VmHWM from the present resident size (`5` to /proc/self/clear_refs, Linux 4.0+);
+    where the kernel refuses, VmHWM stays the process's peak so far (an upper bound)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def load_memory(load: Any) -> tuple[Any, dict[str, int]]:
+    """Contract v4's memoryKb around `load()`: resident size before, the peak during it (never
+    below the start), resident size after; the peak is reset again for the inferences."""
+    before = status_kb("VmRSS")
+    reset_peak()
+    value = load()
+    peak = max(status_kb("VmHWM"), before) if before else status_kb("VmHWM")
+    after = status_kb("VmRSS")
+    reset_peak()
+    return value, {"beforeLoad": before, "peakLoad": peak, "afterLoad": after}
+
+
+def inference_peak(after_load: int) -> int:
+    """The peak resident size since load_memory() returned (never below the size after the load)."""
+    peak = status_kb("VmHWM")
+    return max(peak, after_load) if peak and after_load else peak
 
 
 def _pool(output: np.ndarray, mask: np.ndarray, pooling: str, normalize: bool) -> np.ndarray:
@@ -39,9 +76,13 @@ class ModelRunner:
         if not self.path.is_file():
             raise FileNotFoundError(f"Model not found: {spec['modelId']}")
         self.threads = threads
-        started = time.perf_counter()
-        self.session = ort.InferenceSession(str(self.path), self._options(), providers=["CPUExecutionProvider"])
-        self.load_ms = (time.perf_counter() - started) * 1000
+
+        def timed_load() -> tuple[Any, float]:
+            started = time.perf_counter()
+            session = ort.InferenceSession(str(self.path), self._options(), providers=["CPUExecutionProvider"])
+            return session, (time.perf_counter() - started) * 1000
+
+        (self.session, self.load_ms), self.memory_kb = load_memory(timed_load)
         self.provider = "CPU" if provider == "CPU" else f"CPU (fallback from {provider})"
 
     def _options(self) -> Any:
@@ -82,6 +123,10 @@ class ModelRunner:
             written = Path(session.end_profiling())
         os.replace(written, target)
         return elapsed
+
+    def memory(self) -> dict[str, int]:
+        """memoryKb (contract v4): the load's figures and the inferences' peak so far."""
+        return {**self.memory_kb, "peakInference": inference_peak(self.memory_kb["afterLoad"])}
 
     def close(self) -> None:
         pass
@@ -130,6 +175,7 @@ class EmulatedModelRunner:
             }
         )
         self.load_ms = float(reply["loadMs"])
+        self.memory_kb = {k: int(reply.get("memoryKb", {}).get(k, 0)) for k in ("beforeLoad", "peakLoad", "afterLoad")}
         self.ort_version = str(reply["ortVersion"])
         self.provider = "CPU" if provider == "CPU" else f"CPU (fallback from {provider})"
 
@@ -144,6 +190,12 @@ class EmulatedModelRunner:
         if not reply.get("ok"):
             raise RuntimeError(reply.get("error", "emulated ONNX Runtime failed"))
         return reply
+
+    def memory(self) -> dict[str, int]:
+        """memoryKb (contract v4) of the emulated process, which holds the model."""
+        peak = int(self._ask({"op": "memory"}).get("peakInference", 0))
+        after = self.memory_kb["afterLoad"]
+        return {**self.memory_kb, "peakInference": max(peak, after) if peak and after else peak}
 
     def embed(self, token_ids: list[list[int]]) -> np.ndarray:
         return np.array([self._ask({"op": "embed", "ids": list(ids)})["vector"] for ids in token_ids], dtype=np.float32)

@@ -4,7 +4,8 @@ arm64-v8a virtual device on an x86-64 host runs this under qemu-user with aarch6
 Runs as a plain script in the emulated CPython, which has only numpy and onnxruntime: no imports
 from this project. Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
   {"op": "load", "model": path, "threads": n, "inputs": [...], "output": name, "pooling": p, "normalize": b}
-      -> {"ok": true, "loadMs": f, "ortVersion": s}
+      -> {"ok": true, "loadMs": f, "ortVersion": s, "memoryKb": {"beforeLoad", "peakLoad", "afterLoad"}}
+  {"op": "memory"} -> {"ok": true, "peakInference": kB}   (peak resident size since the load)
   {"op": "embed", "ids": [int, ...]}   (one text, batch of one, as the app runs it)
       -> {"ok": true, "vector": [float, ...], "ms": f}
 Errors answer {"ok": false, "error": message}."""
@@ -14,6 +15,25 @@ from __future__ import annotations
 import json
 import sys
 import time
+
+
+def _kb(field: str) -> int:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _reset_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
 
 
 def main() -> int:
@@ -30,9 +50,16 @@ def main() -> int:
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = int(message.get("threads", 1))
                 options.inter_op_num_threads = 1
+                before = _kb("VmRSS")
+                _reset_peak()
                 started = time.perf_counter()
                 session = ort.InferenceSession(message["model"], options, providers=["CPUExecutionProvider"])
-                reply = {"ok": True, "loadMs": (time.perf_counter() - started) * 1000, "ortVersion": ort.__version__}
+                load_ms = (time.perf_counter() - started) * 1000
+                memory = {"beforeLoad": before, "peakLoad": max(_kb("VmHWM"), before), "afterLoad": _kb("VmRSS")}
+                _reset_peak()
+                reply = {"ok": True, "loadMs": load_ms, "ortVersion": ort.__version__, "memoryKb": memory}
+            elif message["op"] == "memory":
+                reply = {"ok": True, "peakInference": _kb("VmHWM")}
             elif message["op"] == "embed":
                 if session is None:
                     raise RuntimeError("no model loaded")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-CONTRACT = "ava-harness-device/3"
+CONTRACT = "ava-harness-device/4"
 # The profiled pass (request "profile": true) runs texts[0] this many times at most.
 PROFILE_RUNS_MAX = 10
 

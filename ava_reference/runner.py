@@ -233,14 +233,17 @@ def _run_model(
     def latency() -> dict[str, str]:
         active = require_runner()
         first = [spec["tokenIds"][0]]
+        warmup_started = time.perf_counter()
         for _ in range(int(request.get("warmup", 3))):
             active.embed(first)
+        result["warmupMs"] = (time.perf_counter() - warmup_started) * 1000
         samples = []
         for _ in range(int(request.get("iterations", 20))):
             t0 = time.perf_counter()
             active.embed(first)
             samples.append((time.perf_counter() - t0) * 1000)
         result["latencyMs"] = samples
+        result["memoryKb"] = active.memory()  # contract v4: before the profiled pass's own session
         if request.get("profile") is True:  # contract v3: a diagnostic, it never fails the check
             profiled_pass(active, first[0], len(samples))
         return {

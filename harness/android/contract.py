@@ -19,6 +19,7 @@ from harness.android.device_result import (  # noqa: F401  (re-exported: callers
     MAX_MS,
     MAX_NAME_CHARS,
     MAX_PEAK_MEMORY_KB,
+    MEMORY_KEYS,
     NPY_MAX_HEADER_BYTES,
     OPTIONAL_RESULT_KEYS,
     RESULT_JSON_MAX_BYTES,

@@ -21,7 +21,7 @@ import numpy as np
 from harness.errors import ContractError
 from harness.evaluation import chapter
 
-CONTRACT_VERSION = "ava-harness-device/3"
+CONTRACT_VERSION = "ava-harness-device/4"
 
 
 def chapter_request() -> dict[str, Any]:
@@ -57,7 +57,9 @@ TOKEN_ID_LIMIT = 2**31  # token ids are in 0 .. 2**31 - 1
 CHAPTER_TESTS = ("test1_loads_with_dimension", "test2_embeddings_valid", "test4_rag_ranking")
 RESULT_KEYS = frozenset({"contract", "modelId", "sha256", "loadMs", "latencyMs", "peakMemoryKb", "ortVersion"})
 RESULT_KEYS |= {"executionProvider", "abi", "chapterTests", "errors"}
-OPTIONAL_RESULT_KEYS = frozenset({"coldMs", "dimension", "ragRanking", "profileMs"})  # profileMs: v3
+OPTIONAL_RESULT_KEYS = frozenset({"coldMs", "dimension", "ragRanking", "profileMs", "warmupMs", "memoryKb"})
+# memoryKb (v4): the process's resident memory around the load and the inferences, in kB (0: unreadable)
+MEMORY_KEYS = ("beforeLoad", "peakLoad", "afterLoad", "peakInference")
 Chapter = Mapping[str, Any]  # a request's "chapter" (chapter_request())
 _PROVIDER_RE = re.compile(r"CPU|NNAPI|XNNPACK|CPU \(fallback from (?:NNAPI|XNNPACK)\)")
 _NAME_RE = re.compile(r"[ -~]*")  # printable ASCII
@@ -85,6 +87,9 @@ class DeviceResult:
     rag_ranking: tuple[str, ...] | None
     errors: tuple[str, ...]
     profile_ms: float | None = None  # profileMs (v3): the profiled pass's runs, wall time
+    warmup_ms: float | None = None  # warmupMs (v4): the warm-up runs together, wall time
+    # memoryKb (v4): MEMORY_KEYS -> kB, None where the device could not read it (it wrote 0)
+    memory_kb: Mapping[str, int | None] | None = None
     # The validated file under result.json's keys (read-only), for code that still takes a dict.
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -234,6 +239,9 @@ def _parse_result(
         at.fail("sha256", "sha256 is empty but loadMs says the model loaded")
     profile = raw.get("profileMs")
     profile_ms = None if profile is None else at.number("profileMs", profile, 0, MAX_MS)
+    warmup = raw.get("warmupMs")
+    warmup_ms = None if warmup is None else at.number("warmupMs", warmup, 0, MAX_MS)
+    memory = None if raw.get("memoryKb") is None else _memory(at, raw["memoryKb"])
     cold = raw.get("coldMs")
     cold_ms = None if cold is None else at.number("coldMs", cold, 0, MAX_MS)
 
@@ -292,8 +300,30 @@ def _parse_result(
         rag_ranking=ranking,
         errors=errors,
         profile_ms=profile_ms,
+        warmup_ms=warmup_ms,
+        memory_kb=memory,
         raw=MappingProxyType(raw),
     )
+
+
+def _memory(at: _Where, value: Any) -> Mapping[str, int | None]:
+    """memoryKb (v4): exactly MEMORY_KEYS, integers in 0..MAX_PEAK_MEMORY_KB (0: unreadable); a
+    phase's peak is never below the resident size it started from when both were read."""
+    if not isinstance(value, dict):
+        at.fail("memoryKb", f"memoryKb is {_show(value)}, expected an object")
+    for key in value:
+        if key not in MEMORY_KEYS:
+            at.fail("memoryKb", f"memoryKb has unknown key {_show(key)}")
+    kb: dict[str, int | None] = {}
+    for key in MEMORY_KEYS:
+        if key not in value:
+            at.fail(f"memoryKb.{key}", f"memoryKb.{key} is missing")
+        kb[key] = at.integer(f"memoryKb.{key}", value[key], 0, MAX_PEAK_MEMORY_KB) or None
+    for peak, start in (("peakLoad", "beforeLoad"), ("peakInference", "afterLoad")):
+        low, high = kb[start], kb[peak]
+        if low is not None and high is not None and high < low:
+            at.fail(f"memoryKb.{peak}", f"memoryKb.{peak} is {high}, below memoryKb.{start} ({low})")
+    return MappingProxyType(kb)
 
 
 def parse_result_json(

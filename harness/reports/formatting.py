@@ -147,6 +147,25 @@ def fmt_kb(value: Any) -> str:
     return DASH if number is None else f"{_fixed(number / 1024, '.1f')} MB"
 
 
+def fmt_duration(value: Any) -> str:
+    """A time in ms with its unit: `12.3 ms` below a second, `1.23 s` from one."""
+    number = as_finite(value)
+    if number is None:
+        return DASH
+    return f"{_fixed(number, '.1f')} ms" if abs(number) < 1000 else f"{_fixed(number / 1000, '.2f')} s"
+
+
+def fmt_kb_delta(value: Any) -> str:
+    """A memory delta in kB with its sign and unit: `+312 kB` below a MiB, `+80.2 MB` from one."""
+    number = as_finite(value)
+    if number is None:
+        return DASH
+    sign = "-" if number < 0 else "+"
+    if abs(number) < 1024:
+        return f"{sign}{abs(number):.0f} kB"
+    return f"{sign}{_fixed(abs(number) / 1024, '.1f')} MB"
+
+
 def fmt_seconds(value: Any) -> str:
     number = as_finite(value)
     return "" if number is None else _fixed(number, ".1f")

@@ -21,7 +21,9 @@ from harness.reports.formatting import (
     device_label,
     fmt_bytes,
     fmt_cos,
+    fmt_duration,
     fmt_kb,
+    fmt_kb_delta,
     fmt_ms,
     fmt_pct,
     fmt_seconds,
@@ -67,6 +69,8 @@ def _environment() -> Environment:
     env.filters["pct"] = fmt_pct
     env.filters["mb"] = fmt_bytes
     env.filters["kb"] = fmt_kb
+    env.filters["kb_delta"] = fmt_kb_delta
+    env.filters["duration"] = fmt_duration
     env.filters["breakable"] = _breakable
     return env
 

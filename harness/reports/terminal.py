@@ -17,6 +17,8 @@ from harness.reports.formatting import (
     as_text,
     device_label,
     fmt_cos,
+    fmt_duration,
+    fmt_kb_delta,
     fmt_ms,
     fmt_pct,
     fmt_value,
@@ -97,6 +99,12 @@ def print_summary(run: SignoffRun, console: Console) -> None:
             console.print(table)
         else:
             _print_stacked(run, console)
+    startup = [(d, m) for d in run.devices for m in d.models if m.startup]
+    if startup:
+        console.print(Text("Start-up and memory (load · cold · warm-up · steady p50/p90/p99 · memory):", style="bold"))
+    for device, model in startup:
+        line = f"  {device.serial} · {model.model_id}: {startup_line(model.startup)}"
+        console.print(_plain(line, LINE), overflow="fold")
     if verdict.failed_gates:
         console.print(Text("Failed gates:", style="bold red"))
         for failed in verdict.failed_gates:
@@ -200,6 +208,20 @@ def _print_stacked(run: SignoffRun, console: Console) -> None:
             console.print(Text("  ") + _plain(model_id) + Text("  ") + result, overflow="fold")
             pairs = [f"{name} {value}" for name, value in zip(_COLUMNS, figures, strict=True)]
             console.print(Text("    " + " · ".join(pairs), style="dim"))
+
+
+def startup_line(startup: dict) -> str:
+    """`load 412.5 ms · cold 35.1 ms · warm-up 10.4 ms (3 runs) · p50/p90/p99 3.0/3.1/3.2 ms ·
+    memory +80.2 MB load, +8.1 MB inference`: one model's devices[].models[].startup."""
+    steady = "/".join(fmt_ms(startup.get(key)) for key in ("p50_ms", "p90_ms", "p99_ms"))
+    runs = startup.get("warmup_runs")
+    return (
+        f"load {fmt_duration(startup.get('load_ms'))} · cold {fmt_duration(startup.get('cold_ms'))}"
+        f" · warm-up {fmt_duration(startup.get('warmup_ms'))}"
+        + (f" ({runs} runs)" if isinstance(runs, int) and not isinstance(runs, bool) else "")
+        + f" · p50/p90/p99 {steady} ms · memory {fmt_kb_delta(startup.get('load_delta_kb'))} load,"
+        f" {fmt_kb_delta(startup.get('inference_delta_kb'))} inference"
+    )
 
 
 def failed_gate_line(failed: FailedGate) -> str:

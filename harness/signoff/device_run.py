@@ -47,6 +47,7 @@ from harness.signoff.options import DeployOptions, Progress
 from harness.signoff.plan import HostPlan, PlannedModel
 from harness.signoff.profile import PROFILE_FILE, PROFILE_MAX_BYTES, ProfileError, summarise_profile
 from harness.signoff.results import DeviceRun, ModelOnDevice
+from harness.signoff.startup import startup_summary
 
 
 def run_device(
@@ -260,6 +261,7 @@ def _pull_and_compare(
     if device_result.profile_ms is not None:
         result.profile["pass_ms"] = device_result.profile_ms
     result.latency_samples_ms = list(device_result.latency_ms)
+    result.startup = startup_summary(device_result, options.settings.warmup)
     result.peak_memory_kb = device_result.peak_memory_kb
     result.ort_version = device_result.ort_version
     result.execution_provider = device_result.execution_provider

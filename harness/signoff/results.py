@@ -46,6 +46,9 @@ class ModelOnDevice:
     # (profile_error says why). Never part of the verdict.
     profile: dict[str, Any] = field(default_factory=dict)
     profile_error: str | None = None
+    # Start-up and memory (harness.signoff.startup, contract v4): load_ms, cold_ms, warmup_ms,
+    # p50_ms/p90_ms/p99_ms, memory_kb, load_delta_kb, inference_delta_kb. Never part of the verdict.
+    startup: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

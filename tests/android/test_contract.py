@@ -109,7 +109,7 @@ def test_request_carries_the_chapter_thresholds() -> None:
     from ava_reference.request import parse_chapter
 
     request = host_request()
-    assert request["contract"] == "ava-harness-device/3" and "rag" not in request
+    assert request["contract"] == "ava-harness-device/4" and "rag" not in request
     assert request["profile"] is True  # v3: the profiled pass is asked for by default
     assert request["chapter"] == {
         "normRange": list(chapter.NORM_RANGE),
@@ -136,7 +136,7 @@ def test_host_rejects_a_v1_result() -> None:
     v1 = {"contract": "ava-harness-device/1", "modelId": MODEL_ID, "sha256": "", "loadMs": None, "latencyMs": []}
     v1 |= {"ortVersion": "", "executionProvider": "CPU", "peakMemoryKb": 0, "abi": "", "chapterTests": {}}
     v1 |= {"errors": ["modelLoads: Model not found"]}
-    with pytest.raises(ContractError, match='contract is "ava-harness-device/1", not ava-harness-device/3'):
+    with pytest.raises(ContractError, match='contract is "ava-harness-device/1", not ava-harness-device/4'):
         dc.parse_result_json(json.dumps(v1).encode(), MODEL_ID, "device")
     v2 = {**v1, "contract": dc.CONTRACT_VERSION}
     assert dc.parse_result_json(json.dumps(v2).encode(), MODEL_ID, "device", iterations=20) == v2
@@ -154,7 +154,7 @@ def test_contract_md_documents_every_request_key() -> None:
     block = contract.split("### request.json", 1)[1].split("```json", 1)[1].split("```", 1)[0]
     documented = {k for k in re.findall(r'"(\w+)":', block) if not k.isdigit()}
     assert documented == keys(host_request())
-    assert '"contract": "ava-harness-device/3"' in block
+    assert '"contract": "ava-harness-device/4"' in block
 
 
 @pytest.mark.jvm
@@ -369,6 +369,12 @@ def test_kotlin_and_reference_write_the_same_files(kotlin_classpath: str, tmp_pa
     ref_ids = dc.parse_token_ids((ref_out / "token_ids_e2e.json").read_bytes(), "reference", n)
     # v3: the profiled pass ran (3 runs) and wrote ONNX Runtime's profile beside result.json
     assert ref_result["profileMs"] > 0 and not list(ref_out.glob(".profile*"))
+    # v4: the warm-up's time and the process's memory around the load and the inferences
+    assert ref_result["warmupMs"] > 0
+    memory = ref_result["memoryKb"]
+    assert list(memory) == list(dc.MEMORY_KEYS) and all(isinstance(v, int) for v in memory.values())
+    assert memory["beforeLoad"] > 0 and memory["peakLoad"] >= memory["beforeLoad"]
+    assert memory["afterLoad"] > 0 and memory["peakInference"] >= memory["afterLoad"]
     summary = summarise_profile((ref_out / "profile.json").read_bytes())
     assert {op["op_type"] for op in summary["top_ops"]} == {"Gather", "ReduceMean", "Add"}
     assert summary["runs"] == 3 and all(op["count"] == 3 for op in summary["top_ops"])

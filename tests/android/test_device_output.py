@@ -76,10 +76,10 @@ HOSTILE_FIELDS = [
     (
         with_(contract="ava-harness-device/1"),
         "contract",
-        'contract is "ava-harness-device/1", not ava-harness-device/3',
+        'contract is "ava-harness-device/1", not ava-harness-device/4',
     ),
     (with_(modelId="AVA-ONX-384-FAST-INT8"), "modelId", f'modelId is "AVA-ONX-384-FAST-INT8", expected {MODEL}'),
-    (with_(debug=True), "debug", 'unknown key "debug" (contract ava-harness-device/3 has no such field)'),
+    (with_(debug=True), "debug", 'unknown key "debug" (contract ava-harness-device/4 has no such field)'),
     (without("peakMemoryKb"), "peakMemoryKb", "peakMemoryKb is missing"),
     (without("errors"), "errors", "errors is missing"),
     (with_(latencyMs=[3.0]), "latencyMs", "latencyMs has 1 samples, 20 were requested"),

@@ -114,6 +114,11 @@ private fun write(input: File, outDir: File) {
     if (present(r, "profileMs")) result.profileMs = r.getDouble("profileMs")
     if (present(r, "latencyMs")) result.latencyMs = r.getJSONArray("latencyMs").let { a -> List(a.length()) { a.getDouble(it) } }
     if (present(r, "peakMemoryKb")) result.peakMemoryKb = r.getLong("peakMemoryKb")
+    if (present(r, "warmupMs")) result.warmupMs = r.getDouble("warmupMs")
+    if (present(r, "memoryKb")) {
+        val memory = r.getJSONObject("memoryKb")
+        result.memoryKb = LinkedHashMap<String, Long>().also { m -> for (key in memory.keys()) m[key] = memory.getLong(key) }
+    }
     if (present(r, "ortVersion")) result.ortVersion = r.getString("ortVersion")
     if (present(r, "dimension")) result.dimension = r.getInt("dimension")
     if (present(r, "chapterTests")) {

@@ -323,7 +323,9 @@ class ModelState(private val session: SignoffSession, val spec: ModelRequest) {
     fun latency(): Map<String, String> {
         val active = runner()
         val first = spec.tokenIds[0]
+        val warmupStarted = System.nanoTime()
         repeat(request.warmup) { active.embed(first) }
+        result.warmupMs = (System.nanoTime() - warmupStarted) / 1e6
         val samples = ArrayList<Double>(request.iterations)
         repeat(request.iterations) {
             val started = System.nanoTime()
@@ -331,6 +333,7 @@ class ModelState(private val session: SignoffSession, val spec: ModelRequest) {
             samples.add((System.nanoTime() - started) / 1e6)
         }
         result.latencyMs = samples
+        result.memoryKb = active.memoryKb() // contract v4: before the profiled pass's own session
         if (request.profile) {
             // Contract v3: a diagnostic after the timed runs; it never fails the check.
             try {

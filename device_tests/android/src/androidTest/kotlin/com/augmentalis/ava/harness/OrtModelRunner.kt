@@ -22,6 +22,9 @@ class OrtModelRunner(
     val session: OrtSession
     val loadMs: Double
 
+    /** Contract v4: the process's resident size before and after the load and its peak during it (kB). */
+    val loadMemoryKb: Map<String, Long>
+
     /** The provider in use: the requested one, or "CPU (fallback from X)" when X is unavailable. */
     val executionProvider: String
 
@@ -39,13 +42,26 @@ class OrtModelRunner(
         } catch (e: OrtException) {
             "CPU (fallback from $requestedProvider)"
         }
+        val before = DeviceStats.statusKb("VmRSS")
+        DeviceStats.resetPeak()
         val started = System.nanoTime()
         session = env.createSession(modelFile.absolutePath, options)
         loadMs = (System.nanoTime() - started) / 1e6
+        val peak = DeviceStats.peakSinceKb(before)
+        val after = DeviceStats.statusKb("VmRSS")
+        DeviceStats.resetPeak()
+        loadMemoryKb = linkedMapOf("beforeLoad" to before, "peakLoad" to peak, "afterLoad" to after)
         options.close()
     }
 
     fun embed(ids: LongArray): FloatArray = embed(ids, session)
+
+    /** result.json's memoryKb (v4): the load's figures and the peak of the inferences since. */
+    fun memoryKb(): LinkedHashMap<String, Long> {
+        val memory = LinkedHashMap(loadMemoryKb)
+        memory["peakInference"] = DeviceStats.peakSinceKb(loadMemoryKb["afterLoad"] ?: 0L)
+        return memory
+    }
 
     private fun embed(ids: LongArray, session: OrtSession): FloatArray {
         val shape = longArrayOf(1, ids.size.toLong())

@@ -8,7 +8,7 @@ import java.io.File
 // copy on the phone). JVM-only on purpose: build.sh compiles this file without any Android class and
 // tests/android/test_contract.py feeds it requests written by the harness.
 
-const val CONTRACT = "ava-harness-device/3"
+const val CONTRACT = "ava-harness-device/4"
 
 /** The profiled pass (request "profile": true) runs texts[0] this many times at most (contract v3). */
 const val PROFILE_RUNS_MAX = 10

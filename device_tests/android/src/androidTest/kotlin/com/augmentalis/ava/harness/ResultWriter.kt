@@ -3,7 +3,7 @@ package com.augmentalis.ava.harness
 import java.io.File
 
 /**
- * result.json of one model (device contract v2). Keys appear exactly when the Python reference
+ * result.json of one model (device contract v4). Keys appear exactly when the Python reference
  * writes them: `coldMs` and `dimension` once the model loaded, `ragRanking` once the RAG check
  * ranked the documents; every other key always (`loadMs` is null when the model did not load).
  */
@@ -14,6 +14,10 @@ class ModelResult(val modelId: String, var abi: String, var executionProvider: S
     var latencyMs: List<Double> = emptyList()
     /** Contract v3: the profiled pass's runs, wall time (absent when no profile was asked for or it failed). */
     var profileMs: Double? = null
+    /** Contract v4: the warm-up runs together, wall time. */
+    var warmupMs: Double? = null
+    /** Contract v4: beforeLoad, peakLoad, afterLoad, peakInference (kB, 0 = unreadable). */
+    var memoryKb: LinkedHashMap<String, Long>? = null
     var peakMemoryKb: Long = 0
     var ortVersion: String = ""
     var dimension: Int? = null
@@ -30,6 +34,8 @@ class ModelResult(val modelId: String, var abi: String, var executionProvider: S
         coldMs?.let { map["coldMs"] = it }
         map["latencyMs"] = latencyMs
         profileMs?.let { map["profileMs"] = it }
+        warmupMs?.let { map["warmupMs"] = it }
+        memoryKb?.let { map["memoryKb"] = LinkedHashMap(it) }
         map["peakMemoryKb"] = peakMemoryKb
         map["ortVersion"] = ortVersion
         map["executionProvider"] = executionProvider
