@@ -176,6 +176,19 @@ def device_label(device: DeviceRun) -> str:
     return f"{serial} ({model})" if model else serial
 
 
+def gate_bound(gate: Gate) -> tuple[str, str]:
+    """A gate's operator and unit, read from its name: latency and `max_` gates are ceilings
+    (`<=`), `_ms` gates in ms; the rest are floors (`>=`); a gate whose threshold is not a number
+    (true/false) must equal it (`==`)."""
+    name = as_text(gate.name)
+    unit = " ms" if name.endswith("_ms") else ""
+    if as_finite(gate.threshold) is None or isinstance(gate.threshold, bool):
+        return "==", ""
+    if name.endswith("_ms") or "latency" in name or name.startswith("max_") or "_max_" in name:
+        return "<=", unit
+    return ">=", unit
+
+
 def gate_message(gate: Gate) -> str:
     message = f"{as_text(gate.name)}: {fmt_value(gate.value)} vs threshold {fmt_value(gate.threshold)}"
     return f"{message} ({as_text(gate.detail)})" if gate.detail else message

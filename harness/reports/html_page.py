@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from harness.gates import Gate
 from harness.reports.formatting import (
     PROP_ABI,
     PROP_RELEASE,
@@ -28,6 +29,7 @@ from harness.reports.formatting import (
     fmt_pct,
     fmt_seconds,
     fmt_value,
+    gate_bound,
     needs_attention,
 )
 from harness.reports.json_report import summarize
@@ -103,9 +105,11 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
         for d in run.devices
         for m in d.models
     ]
+    verdict = verdict_of(run)
     return {
         "run": run,
-        "verdict": verdict_of(run),
+        "verdict": verdict,
+        "failed_rows": [_failed_row(f.where, f.model_id, f.gate) for f in verdict.failed_gates],
         "summary": summarize(run),
         "matrix": matrix,
         "host_rows": host_rows,
@@ -120,6 +124,22 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
         "latency_plot": latency_svg(latency_series),
         "profiles": [_profile_entry(d, m) for d in run.devices for m in d.models if m.profile or m.profile_error],
         "settings": _bounded_rows(_flatten(run.settings)),
+    }
+
+
+def _failed_row(where: str, model_id: str, gate: Gate) -> dict[str, str]:
+    """A failed gate for the box at the top: value and threshold with the gate's unit, the
+    operator the value needed."""
+    op, unit = gate_bound(gate)
+    value = fmt_value(gate.value) + (unit if as_finite(gate.value) is not None else "")
+    needs = "—" if gate.threshold is None else f"{op} {fmt_value(gate.threshold)}{unit}"
+    return {
+        "where": where,
+        "model_id": model_id,
+        "gate": gate.name,
+        "value": value,
+        "needs": needs,
+        "why": gate.detail or "",
     }
 
 

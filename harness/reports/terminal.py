@@ -22,6 +22,7 @@ from harness.reports.formatting import (
     fmt_ms,
     fmt_pct,
     fmt_value,
+    gate_bound,
     terminal_text,
 )
 from harness.reports.sanitize import sanitized
@@ -230,14 +231,9 @@ def failed_gate_line(failed: FailedGate) -> str:
     ceilings in ms or units; the rest are floors; true/false gates must equal their threshold)."""
     gate = failed.gate
     name, value, threshold = as_text(gate.name), fmt_value(gate.value), fmt_value(gate.threshold)
-    unit = " ms" if name.endswith("_ms") else ""
-    numeric = as_finite(gate.threshold) is not None and not isinstance(gate.threshold, bool)
-    if not numeric:
-        op = "=="
-    elif name.endswith("_ms") or "latency" in name or name.startswith("max_") or "_max_" in name:
-        op = "<="
-    else:
-        op = ">="
+    op, unit = gate_bound(gate)
+    unit = unit or (" ms" if name.endswith("_ms") else "")
+    numeric = op != "=="
     shown_value = f"{value}{unit}" if as_finite(gate.value) is not None else value
     text = f"{failed.where} · {failed.model_id} · {name} = {shown_value}"
     if gate.threshold is not None:

@@ -23,8 +23,16 @@ def test_html_has_table_plots_and_verdict(written: dict[str, Path]) -> None:
     headline = page[page.index('id="headline">') : page.index("</p>", page.index('id="headline">'))]
     assert "NO VERDICT: 1 of 3 devices could not be judged (emulator-5556: adb: device" in headline
     assert "also 1 gate failed on 1 device" in headline
-    failed = page[page.index('id="failed-gates"') : page.index("</ul>", page.index('id="failed-gates"'))]
-    assert "parity_min_cosine" in failed and "0.99862" in failed and "0.999" in failed
+    failed = page[page.index('id="failed-gates"') : page.index("</section>", page.index('id="failed-gates"'))]
+    assert failed.count('class="failed-gate"') == 1 and "Failed gates (1)" in failed
+    # device, model, gate, the value, what it needed (operator and threshold), why
+    row = re.sub(r"\s+", " ", failed[failed.index('class="failed-gate"') :])
+    assert re.search(
+        r'<td class="mono">[^<]+</td><td class="mono">AVA-ONX-[^<]+</td><td class="mono">parity_min_cosine</td>'
+        r' <td class="num">0\.99862</td><td class="num">&gt;= 0\.999</td>',
+        row,
+    ), row
+    assert page.index('id="failed-gates"') < page.index("<h2>Plots</h2>") < page.index("<svg")
     assert page.count('class="matrix-row"') == 2
     assert page.count("<svg") >= 2 and 'class="plot latency"' in page and 'class="plot cosine-hist"' in page
     assert "0.998620" in page  # the failing cosine, in the matrix cell
@@ -45,6 +53,29 @@ def _chromium(binary: str, profile: Path, *args: str) -> subprocess.Popen[bytes]
         f"--user-data-dir={profile}",
     ]
     return subprocess.Popen([binary, *flags, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _pixels(png: Path):  # -> numpy array [height, width] of 0xRRGGBB
+    import numpy as np
+    from PIL import Image  # adbutils' dependency
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+        data = np.frombuffer(rgb.tobytes(), dtype=np.uint8).reshape(rgb.height, rgb.width, 3).astype(np.uint32)
+    return (data[..., 0] << 16) | (data[..., 1] << 8) | data[..., 2]
+
+
+def _colours(png: Path) -> int:
+    """How many distinct colours the screenshot holds (a blank page has one)."""
+    import numpy as np
+
+    return len(np.unique(_pixels(png)))
+
+
+def _has_box_red(png: Path) -> bool:
+    """The failed-gates box's own background (#fbe1de, no other element has it) in the top 900
+    pixel rows of the page."""
+    return bool((_pixels(png)[:900] == 0xFBE1DE).any())
 
 
 def test_html_renders_in_headless_chromium(written: dict[str, Path], tmp_path: Path) -> None:
@@ -77,6 +108,12 @@ def test_html_renders_in_headless_chromium(written: dict[str, Path], tmp_path: P
     assert 'id="verdict">NO VERDICT<' in rendered
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 10_000
+    # A failing run: the failed-gates box is in the rendered DOM above the plots, and drawn.
+    box = rendered.index('id="failed-gates"')
+    assert box < rendered.index('id="matrix"') < rendered.index("<h2>Plots</h2>") < rendered.index("<svg")
+    assert "parity_min_cosine" in rendered[box : rendered.index("</section>", box)]
+    assert _colours(png) >= 8, "the screenshot is blank"
+    assert _has_box_red(png), "no failed-gates box red in the top of the screenshot"
     if os.environ.get("AVA_KEEP_SCREENSHOT"):
         shutil.copy(png, os.environ["AVA_KEEP_SCREENSHOT"])
 
