@@ -36,6 +36,11 @@ def test_html_has_table_plots_and_verdict(written: dict[str, Path]) -> None:
     assert page.count('class="matrix-row"') == 2
     assert page.count("<svg") >= 2 and 'class="plot latency"' in page and 'class="plot cosine-hist"' in page
     assert "0.998620" in page  # the failing cosine, in the matrix cell
+    # the failing cell names its failed gate; passing cells name none
+    cells = re.findall(r'<td class="cell (cell-\w+)">(.*?)</td>', page, re.S)
+    failing = [body for kind, body in cells if kind == "cell-fail"]
+    assert len(failing) == 1 and re.search(r'failed: <span class="mono">parity_min_cosine</span>', failing[0])
+    assert all("failed-names" not in body for kind, body in cells if kind != "cell-fail")
     assert "went offline" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
 
