@@ -7,7 +7,7 @@ by length, and truncates at the model's maximum length, flagging which texts wer
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +112,10 @@ class Embedder:
             ids.append(tokens)
         return TokenizedTexts(ids, np.array(truncated, dtype=bool), np.array(counts, dtype=np.int64))
 
-    def embed(self, texts: Sequence[str], *, strict_length: bool = False) -> EmbeddingResult:
+    def embed(
+        self, texts: Sequence[str], *, strict_length: bool = False, progress: Callable[[int], None] | None = None
+    ) -> EmbeddingResult:
+        """`progress(n)` is told after each batch how many more texts are embedded."""
         tokenized = self.tokenize(texts)
         if strict_length and tokenized.truncated.any():
             first = int(np.argmax(tokenized.truncated))
@@ -120,10 +123,12 @@ class Embedder:
                 f"text #{first + 1} has {tokenized.token_counts[first]} tokens; "
                 f"{self.spec.id} accepts at most {self.spec.max_length}"
             )
-        vectors = self.embed_token_ids(tokenized.ids)
+        vectors = self.embed_token_ids(tokenized.ids, progress=progress)
         return EmbeddingResult(vectors, tokenized.truncated, tokenized.ids)
 
-    def embed_token_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+    def embed_token_ids(
+        self, token_ids: Sequence[Sequence[int]], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """Embed already-tokenized inputs (model-parity mode: the same ids on host and device)."""
         if not token_ids:
             raise InputError("no token sequences to embed")
@@ -132,6 +137,8 @@ class Embedder:
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
             out[batch] = self._run_batch([token_ids[i] for i in batch])
+            if progress is not None:
+                progress(len(batch))
         return out
 
     def feeds_for(self, token_ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:

@@ -64,7 +64,13 @@ class EmbeddingCache:
     def __init__(self, directory: Path = CACHE_DIR / "embeddings") -> None:
         self.directory = directory
 
-    def get_or_compute(self, embedder: Embedder, model_sha: str, texts: Sequence[str]) -> np.ndarray:
+    def get_or_compute(
+        self,
+        embedder: Embedder,
+        model_sha: str,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         key = hashlib.sha256()
         key.update(model_sha.encode())
         spec = embedder.spec
@@ -75,13 +81,37 @@ class EmbeddingCache:
         if path.is_file():
             cached = np.load(path)
             if cached.shape == (len(texts), embedder.spec.dimension):
+                if progress is not None:
+                    progress(len(texts))
                 return cached
-        vectors = embedder.embed(texts).vectors
+        vectors = embedder.embed(texts, progress=progress).vectors
         from harness.fileio import atomic_output
 
         with atomic_output(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, vectors)
         return vectors
+
+
+class _EmbeddingProgress:
+    """'embedded N/M texts, ETA m:ss' for the whole evaluation, at most every REPORT_SECONDS (a CI
+    log gets a readable trickle, a terminal an honest estimate); cached texts count as done."""
+
+    REPORT_SECONDS = 5.0
+
+    def __init__(self, total: int, say: Progress, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.say, self.clock = total, say, clock
+        self.done = 0
+        self.started = self.last = clock()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = self.clock()
+        if now - self.last < self.REPORT_SECONDS and self.done < self.total:
+            return
+        self.last = now
+        rate = self.done / max(now - self.started, 1e-9)
+        left = max(self.total - self.done, 0) / rate if rate > 0 else 0.0
+        self.say(f"embedded {self.done}/{self.total} texts, ETA {int(left) // 60}:{int(left) % 60:02d}")
 
 
 def measure_latency(
@@ -161,9 +191,13 @@ def evaluate(
     sts_pairs = load_sts_csv(STSB_TEST) if sts_pairs is None else sts_pairs
     retrieval_sets = [load_squad_retrieval(XQUAD_EN, "xquad_en")] if retrieval_sets is None else retrieval_sets
 
+    sentence_count = len({p.sentence1 for p in sts_pairs} | {p.sentence2 for p in sts_pairs})
+    texts_total = 2 * (sentence_count + sum(len(d.corpus) + len(d.queries) for d in retrieval_sets))
+    embedded = _EmbeddingProgress(texts_total, progress)
+
     def embed_both(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        cand = cache.get_or_compute(candidate, candidate_sha, texts)
-        base = cache.get_or_compute(baseline, baseline_sha, texts)
+        cand = cache.get_or_compute(candidate, candidate_sha, texts, embedded.advance)
+        base = cache.get_or_compute(baseline, baseline_sha, texts, embedded.advance)
         return cand, base
 
     if sts_pairs:

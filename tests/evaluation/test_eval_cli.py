@@ -87,7 +87,9 @@ def test_help_lists_presets_and_ranges():
 def test_an_interrupted_cache_write_leaves_no_file(tmp_path, monkeypatch):
     spec = SimpleNamespace(output="o", pooling="mean", normalize=True, max_length=8, dimension=4)
     embedder = SimpleNamespace(
-        spec=spec, batch_size=1, embed=lambda texts: SimpleNamespace(vectors=np.ones((len(texts), 4), np.float32))
+        spec=spec,
+        batch_size=1,
+        embed=lambda texts, progress=None: SimpleNamespace(vectors=np.ones((len(texts), 4), np.float32)),
     )
 
     def interrupted_save(handle, _array):

@@ -22,3 +22,20 @@ def test_retrieval_metrics_on_a_hand_made_ranking():
     assert m.top1 == 0.5 and m.top5 == 1.0
     assert m.mrr10 == pytest.approx((1 + 0.5) / 2)
     assert m.ndcg10 == pytest.approx((1 + 1 / np.log2(3)) / 2)
+
+
+def test_embedding_progress_counts_every_text_and_estimates_what_is_left():
+    from harness.evaluation.evaluate import _EmbeddingProgress
+
+    now = [0.0]
+    lines: list[str] = []
+    progress = _EmbeddingProgress(100, lines.append, clock=lambda: now[0])
+    now[0] = 1.0
+    progress.advance(10)  # within the reporting interval: quiet
+    assert lines == []
+    now[0] = 10.0
+    progress.advance(40)  # 50 texts in 10 s: 50 more take 10 s
+    assert lines == ["embedded 50/100 texts, ETA 0:10"]
+    now[0] = 11.0
+    progress.advance(50)  # the last batch is always reported
+    assert lines[-1] == "embedded 100/100 texts, ETA 0:00"
