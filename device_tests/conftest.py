@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,9 +166,28 @@ def signoff(request: pytest.FixtureRequest) -> Iterator[SignoffRun]:
     except HarnessError as err:  # a bad option or file value: one line, before any device work
         pytest.exit(f"error: {err}", returncode=4)
     devices = _resolve(config)["device"]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    said: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def progress(who: str, message: str) -> None:
+        """One timestamped line per step and device, so the suite is not silent while it runs."""
+        step = message.split(":", 1)[0]
+        if reporter is None or said.get(who) == step:
+            return
+        said[who] = step
+        from harness.cli.output import safe
+
+        line = f"{time.strftime('%H:%M:%S')} {safe(who)} {safe(message)}"
+        # Device runs report from their threads while the main thread waits: one line at a time,
+        # past pytest's output capture (the suite must not look hung in a CI log).
+        with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(line)
+
     with contextlib.ExitStack() as stack:
-        serials = stack.enter_context(virtual_devices_for(devices, progress=lambda _m: None))
-        run = deploy_test(serials, options)
+        serials = stack.enter_context(virtual_devices_for(devices, progress=lambda message: progress("host", message)))
+        run = deploy_test(serials, options, progress)
         # 'virtual' entries map to the serials started for them, in order
         names = [d for d in devices if not d.startswith("virtual")]
         run.settings["aliases"] = dict(zip([*names, *["virtual"] * (len(serials) - len(names))], serials, strict=False))
