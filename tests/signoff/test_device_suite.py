@@ -4,6 +4,7 @@ the private adb server; its JUnit XML lists every gate per device and model."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -51,6 +52,9 @@ def test_signoff_suite_passes_and_writes_junit(virtual_devices, adb_server, mode
     cases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
     names = [c.get("name") for c in cases]
     assert len(names) == 8 and all(device.serial in n and "AVA-ONX-384-FAST-INT8" in n for n in names)
+    # Not silent while the devices work: a timestamped line per step (the suite runs with -q).
+    for step in ("push", "instrument", "done"):
+        assert re.search(rf"^\d\d:\d\d:\d\d {re.escape(device.serial)} {step}", result.stdout, re.MULTILINE), step
 
 
 def test_signoff_suite_fails_on_a_budget_the_device_misses(virtual_devices, adb_server, model_file, tmp_path):
