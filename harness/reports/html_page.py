@@ -181,8 +181,30 @@ def _device_info(device: DeviceRun) -> dict[str, Any]:
             "seconds": fmt_seconds(device.seconds),
         },
         "health": _bounded_rows(_flatten(device.health)),
-        "instrumentation": _bounded_rows(_flatten(device.instrumentation)),
+        "instrumentation": _bounded_rows(_flatten({k: v for k, v in device.instrumentation.items() if k != "tests"})),
+        "tests": _test_rows(device.instrumentation.get("tests")),
     }
+
+
+def _test_rows(tests: Any) -> list[dict[str, str]]:
+    """The instrumentation's tests (InstrumentationRun.to_dict()['tests']) as table rows: name,
+    status, metrics as `key=value` pairs, the stack; at most TABLE_ROWS, anything malformed
+    skipped (the run was sanitized, so every value is already bounded JSON-like data)."""
+    rows = []
+    for test in tests if isinstance(tests, list) else []:
+        if not isinstance(test, dict):
+            continue
+        metrics = test.get("metrics") if isinstance(test.get("metrics"), dict) else {}
+        rows.append(
+            {
+                "name": clean_text(test.get("test_name"), 200),
+                "class_name": clean_text(test.get("class_name"), 200),
+                "status": clean_text(test.get("status"), 40),
+                "metrics": " · ".join(f"{clean_text(k, 60)}={clean_text(v, 200)}" for k, v in metrics.items()),
+                "stack": clean_text(test.get("stack"), CELL_LIMIT),
+            }
+        )
+    return rows[:TABLE_ROWS]
 
 
 def _gate_threshold(model: ModelOnDevice, name: str) -> float | None:

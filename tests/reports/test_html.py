@@ -143,3 +143,37 @@ def test_hostile_strings_are_escaped_and_cleaned_in_the_page_and_junit(tmp_path:
     junit = written["junit"].read_text(encoding="utf-8")
     ET.fromstring(junit.encode())
     assert "\x1b" not in junit
+
+
+def test_instrumentation_tests_are_a_collapsed_table_not_a_repr() -> None:
+    from harness.android.instrument_results import InstrumentationRun, TestResult, TestStatus
+    from harness.reports.html_page import render_html
+    from tests.reports.conftest import make_run
+
+    run = make_run()
+    cls = "com.augmentalis.ava.harness.EmbeddingSignoffTest"
+    model = "AVA-ONX-384-FAST-INT8"
+    session = InstrumentationRun(
+        tests=[
+            TestResult(cls, f"modelLoads[{model}]", TestStatus.PASSED, metrics={"ava.loadMs": "39.400"}),
+            TestResult(
+                cls, f"latency[{model}]", TestStatus.FAILED, stack="AssertionError: <slow>\n\tat x", started_order=1
+            ),
+        ],
+        expected_count=2,
+    )
+    run.devices[0].instrumentation = session.to_dict()
+    page = render_html(run)
+    device = page[page.index("<h2>Devices</h2>") :]
+    details = device[device.index('<details class="instrumentation-tests">') : device.index("</details>")]
+    assert "<summary>2 tests: 1 passed, 1 not passed</summary>" in details
+    rows = re.findall(r'<tr class="(gate-\w+)"><td class="mono" title="([^"]+)">([^<]+)</td><td>(\w+)</td>', details)
+    assert rows == [
+        ("gate-pass", cls, f"modelLoads[{model}]", "passed"),
+        ("gate-fail", cls, f"latency[{model}]", "failed"),
+    ]
+    assert "ava.loadMs=39.400" in details
+    assert '<pre class="stack">AssertionError: &lt;slow&gt;' in details and "<slow>" not in details
+    # the session's own figures stay one row each; no Python repr of the test list anywhere
+    assert "instrumentation: summary</th><td>FAILED: 2/2 tests" in device
+    assert "{&#39;class_name&#39;" not in page and "[{" not in device and "instrumentation: tests" not in device
