@@ -189,6 +189,29 @@ def gate_bound(gate: Gate) -> tuple[str, str]:
     return ">=", unit
 
 
+def gate_value(gate: Gate) -> str:
+    """A gate's value with its unit (`43.8 ms`, `0.99862`, `true`)."""
+    unit = gate_bound(gate)[1]
+    return fmt_value(gate.value) + (unit if as_finite(gate.value) is not None else "")
+
+
+def gate_needs(gate: Gate) -> str:
+    """What a gate's value must be: operator, threshold and unit (`>= 0.999`, `<= 250 ms`)."""
+    op, unit = gate_bound(gate)
+    return DASH if gate.threshold is None else f"{op} {fmt_value(gate.threshold)}{unit}"
+
+
+def fmt_size(value: Any) -> str:
+    """A file size in bytes with a human unit: `512 B`, `12.3 kB`, `90.9 MB`, `1.23 GB` (powers of 1000)."""
+    number = as_finite(value)
+    if number is None:
+        return DASH
+    for limit, unit, digits in ((1e3, "B", 0), (1e6, "kB", 1), (1e9, "MB", 1)):
+        if abs(number) < limit:
+            return f"{number / (limit / 1e3) if unit != 'B' else number:.{digits}f} {unit}"
+    return f"{_fixed(number / 1e9, '.2f')} GB"
+
+
 def gate_message(gate: Gate) -> str:
     message = f"{as_text(gate.name)}: {fmt_value(gate.value)} vs threshold {fmt_value(gate.threshold)}"
     return f"{message} ({as_text(gate.detail)})" if gate.detail else message

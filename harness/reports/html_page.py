@@ -28,8 +28,10 @@ from harness.reports.formatting import (
     fmt_ms,
     fmt_pct,
     fmt_seconds,
+    fmt_size,
     fmt_value,
-    gate_bound,
+    gate_needs,
+    gate_value,
     needs_attention,
 )
 from harness.reports.json_report import summarize
@@ -71,6 +73,9 @@ def _environment() -> Environment:
     env.filters["pct"] = fmt_pct
     env.filters["mb"] = fmt_bytes
     env.filters["kb"] = fmt_kb
+    env.filters["size"] = fmt_size
+    env.filters["gate_value"] = gate_value
+    env.filters["gate_needs"] = gate_needs
     env.filters["kb_delta"] = fmt_kb_delta
     env.filters["duration"] = fmt_duration
     env.filters["breakable"] = _breakable
@@ -130,15 +135,12 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
 def _failed_row(where: str, model_id: str, gate: Gate) -> dict[str, str]:
     """A failed gate for the box at the top: value and threshold with the gate's unit, the
     operator the value needed."""
-    op, unit = gate_bound(gate)
-    value = fmt_value(gate.value) + (unit if as_finite(gate.value) is not None else "")
-    needs = "—" if gate.threshold is None else f"{op} {fmt_value(gate.threshold)}{unit}"
     return {
         "where": where,
         "model_id": model_id,
         "gate": gate.name,
-        "value": value,
-        "needs": needs,
+        "value": gate_value(gate),
+        "needs": gate_needs(gate),
         "why": gate.detail or "",
     }
 
@@ -173,6 +175,9 @@ def _device_info(device: DeviceRun) -> dict[str, Any]:
         "label": device_label(device),
         "props": {
             "model": device.model_name,
+            "manufacturer": device.props.get("ro.product.manufacturer", ""),
+            "hardware": device.props.get("ro.soc.model") or device.props.get("ro.hardware", ""),
+            "fingerprint": device.props.get("ro.build.fingerprint", ""),
             "abi": device.props.get(PROP_ABI, ""),
             "sdk": device.props.get(PROP_SDK, ""),
             "release": device.props.get(PROP_RELEASE, ""),

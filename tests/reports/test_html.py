@@ -177,3 +177,44 @@ def test_instrumentation_tests_are_a_collapsed_table_not_a_repr() -> None:
     # the session's own figures stay one row each; no Python repr of the test list anywhere
     assert "instrumentation: summary</th><td>FAILED: 2/2 tests" in device
     assert "{&#39;class_name&#39;" not in page and "[{" not in device and "instrumentation: tests" not in device
+
+
+def test_device_identity_model_file_and_gate_bounds_are_shown() -> None:
+    from harness.reports.formatting import fmt_size
+    from harness.reports.html_page import render_html
+    from tests.reports.conftest import BASE, SHA, make_run
+
+    run = make_run()
+    run.devices[0].props |= {
+        "ro.product.manufacturer": "Google",
+        "ro.soc.model": "Tensor G2",
+        "ro.build.fingerprint": "google/panther/panther:14/UQ1A.240205.004/11269751:user/release-keys",
+    }
+    page = render_html(run)
+    devices = page[page.index("<h2>Devices</h2>") :]
+    pixel = devices[: devices.index('<div class="device">', devices.index('<div class="device">') + 1)]
+    for label, value in (
+        ("model", "Pixel 7"),
+        ("manufacturer", "Google"),
+        ("hardware", "Tensor G2"),
+        ("fingerprint", "google/panther/panther:14/UQ1A.240205.004/11269751:user/release-keys"),
+        ("abi", "arm64-v8a"),
+        ("sdk", "34"),
+    ):
+        assert f"<tr><th>{label}</th><td>{value}</td></tr>" in pixel, label
+    results = page[page.index("<h2>Device results</h2>") : page.index("<h2>Host quality")]
+    assert f'<span class="mono sha">{SHA[BASE]}</span> <span class="size">23.0 MB</span>' in results
+    # gate tables: each value with its unit, what it needed with operator and unit
+    gates = re.sub(r"\s+", " ", results)
+    assert re.search(r'parity_min_cosine</td>.*?<td class="num">0\.99\d*</td><td class="num">&gt;= 0\.999</td>', gates)
+    assert re.search(r'latency_p50_ms</td>.*?<td class="num">[0-9.]+ ms</td><td class="num">&lt;= 250 ms</td>', gates)
+    host = re.sub(r"\s+", " ", page[page.index('id="host-gates"') :])
+    assert re.search(r'min_mean_cosine</td>.*?<td class="num">0\.99231</td><td class="num">&gt;= 0\.985</td>', host)
+    assert "<th>Threshold</th>" not in page
+    assert [fmt_size(v) for v in (512, 12_300, 22_972_370, 1_234_000_000, None)] == [
+        "512 B",
+        "12.3 kB",
+        "23.0 MB",
+        "1.23 GB",
+        "—",
+    ]
