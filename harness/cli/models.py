@@ -34,7 +34,9 @@ def models_list() -> None:
     from harness.models.registry import load_registry
 
     registry = load_registry()
-    table = Table("ID", "original", "dim", "inputs", "output / pooling", "status")
+    table = Table()
+    for column in ("ID", "original", "dim", "inputs", "output / pooling", "status"):
+        table.add_column(column, overflow="fold", no_wrap=column == "ID")  # never cut to "…"
     for spec in registry.models.values():
         if spec.unavailable:
             status = f"[yellow]unavailable[/]: {spec.unavailable}"

@@ -45,10 +45,11 @@ def print_eval_tables(console: Console, reports: Sequence[EvalReport]) -> None:
         "STS-B Spearman (retention)",
         "Gates",
     ):
-        quality.add_column(column)
+        # IDs and figures are never cut to "…": a narrow terminal folds them onto more lines.
+        quality.add_column(column, overflow="fold", no_wrap=column == "Model")
     size = Table(title="Size Reduction (measured)")
     for column in ("Model", "FP32 size", "Variant size", "Size vs FP32", "Host p50 ms (FP32)", "Speed-up"):
-        size.add_column(column)
+        size.add_column(column, overflow="fold", no_wrap=column == "Model")
     for report in reports:
         retrieval = next(iter(report.retrieval.values()), {})
         cosine = report.cosine_vs_baseline

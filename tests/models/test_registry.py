@@ -109,3 +109,17 @@ def test_sha256_file_is_remembered_but_follows_every_change(tmp_path):
     assert sha256_file(path) == hashlib.sha256(b"two").hexdigest()
     path.write_text("three, longer")  # rewritten in place: another size and mtime
     assert sha256_file(path) == hashlib.sha256(b"three, longer").hexdigest()
+
+
+def test_models_list_at_80_columns_cuts_nothing(registry, monkeypatch):
+    from rich.console import Console
+
+    import harness.cli.models as models_cli
+
+    narrow = Console(width=80, record=True)
+    monkeypatch.setattr(models_cli, "out", narrow)
+    models_cli.models_list()
+    text = narrow.export_text()
+    assert "…" not in text
+    for model_id in registry.models:
+        assert model_id in text  # never folded: the ID column does not wrap
