@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import re
 import shlex
@@ -28,6 +29,7 @@ from harness.android import transfer
 from harness.android.sync import TransferProgress, refusal_reason
 from harness.errors import DeviceError, DeviceRefusedError, DeviceTimeoutError, InputError, TransportError
 
+log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = settings.ADB_SOCKET_TIMEOUT
 SHA256_MIN_TIMEOUT = 120.0  # sha256sum of a model file takes a while on a slow device
 RECONNECT_TIMEOUT = 10.0  # asking the server to reconnect a TCP device
@@ -195,6 +197,7 @@ class Device:
 
     def shell_line(self, command: str, *, timeout: float | None = None, check: bool = False) -> ShellResult:
         """Run an already-quoted command line (e.g. from build_instrument_command)."""
+        started = time.monotonic()
         try:
             raw = self._device.shell2(
                 command, timeout=timeout or self.timeout, encoding=None, v2="shell_v2" in self.features
@@ -212,6 +215,10 @@ class Device:
             result = ShellResult(
                 command, raw.returncode, raw.output.decode("utf-8", "replace"), "", streams_merged=True
             )
+        log.debug(
+            "adb -s %s shell %s: exit %d, %.0f ms", self.serial, command, result.exit_code,
+            (time.monotonic() - started) * 1000,
+        )  # fmt: skip
         if check and not result.ok:
             raise self._exit_error(result)
         return result

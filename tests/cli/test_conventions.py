@@ -77,3 +77,5 @@ def test_quiet_prints_the_summary_only_and_verbose_shows_stages_with_timings(
     assert any("harness.cli.options: configuration: no configuration file" in line for line in debug), debug
     assert any(f"{device.serial}: push" in line and " s)" in line for line in debug), debug
     assert any("harness.cli.signoff: sign-off " in line and "on 1 device(s)" in line for line in debug), debug
+    # ... and the adb commands the harness ran on the device, with their exit code and time
+    assert any(f"harness.android.adb: adb -s {device.serial} shell getprop: exit 0" in line for line in debug), debug
