@@ -42,6 +42,7 @@ from harness.signoff.results import DeviceRun, ModelOnDevice, SignoffRun
 
 HTML_TEMPLATE = "signoff.html.j2"
 CELL_LIMIT = 4000  # characters of one value on the page; signoff.json keeps more
+WORST_TEXTS = 5  # texts per model in the worst-cases tables
 TABLE_ROWS = 300  # rows of one flattened health / instrumentation / settings table
 
 
@@ -127,6 +128,7 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
             for label, values, threshold in cosine_series
         ],
         "latency_plot": latency_svg(latency_series),
+        "worst_texts": [w for d in run.devices for m in d.models if (w := _worst_texts(run, d, m))],
         "profiles": [_profile_entry(d, m) for d in run.devices for m in d.models if m.profile or m.profile_error],
         "settings": _bounded_rows(_flatten(run.settings)),
     }
@@ -210,6 +212,27 @@ def _test_rows(tests: Any) -> list[dict[str, str]]:
             }
         )
     return rows[:TABLE_ROWS]
+
+
+def _lowest(values: Any, texts: list[str]) -> list[dict[str, Any]]:
+    """The WORST_TEXTS lowest finite values of a per-text list: 1-based index, the text, the value."""
+    if not isinstance(values, list):
+        return []
+    finite = [(v, i) for i, value in enumerate(values) if (v := as_finite(value)) is not None]
+    return [
+        {"index": i + 1, "text": clean_text(texts[i], 200) if i < len(texts) else "", "cosine": v}
+        for v, i in sorted(finite)[:WORST_TEXTS]
+    ]
+
+
+def _worst_texts(run: SignoffRun, device: DeviceRun, model: ModelOnDevice) -> dict[str, Any] | None:
+    """One model on one device: the texts with the lowest parity cosine and the lowest cosine vs
+    host FP32; None when it has neither."""
+    texts = [t if isinstance(t, str) else "" for t in run.texts] if isinstance(run.texts, list) else []
+    parity, fp32 = _lowest(model.parity_cosines, texts), _lowest(model.fp32_cosines, texts)
+    if not parity and not fp32:
+        return None
+    return {"label": f"{device.serial} · {model.model_id}", "parity": parity, "fp32": fp32}
 
 
 def _gate_threshold(model: ModelOnDevice, name: str) -> float | None:

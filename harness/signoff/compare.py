@@ -98,6 +98,7 @@ def compare_model(
                 )
             )
         to_fp32 = cosine_rows(device_embeddings, host_fp32_embeddings)
+        result.fp32_cosines = [float(c) for c in to_fp32]
         result.vs_fp32 = {
             "mean_cosine": float(to_fp32.mean()),
             "min_cosine": float(to_fp32.min()),

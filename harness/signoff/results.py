@@ -32,6 +32,7 @@ class ModelOnDevice:
     latency_ms: dict[str, float] = field(default_factory=dict)  # p50/p90/p99, load, cold
     latency_samples_ms: list[float] = field(default_factory=list)
     parity_cosines: list[float] = field(default_factory=list)  # per text, for the distribution plot
+    fp32_cosines: list[float] = field(default_factory=list)  # per text, what ran on the device vs host FP32
     peak_memory_kb: int | None = None
     ort_version: str = ""
     execution_provider: str = ""

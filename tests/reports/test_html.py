@@ -218,3 +218,30 @@ def test_device_identity_model_file_and_gate_bounds_are_shown() -> None:
         "1.23 GB",
         "—",
     ]
+
+
+def test_the_five_worst_texts_per_model_by_parity_and_by_fp32_cosine() -> None:
+    from harness.reports.html_page import render_html
+    from tests.reports.conftest import make_run
+
+    run = make_run()
+    model = run.devices[1].models[1]  # the failing one
+    n = len(run.texts)
+    model.parity_cosines = [0.9999 - 0.00001 * ((i * 7) % n) for i in range(n)]
+    model.fp32_cosines = [0.99 + 0.0001 * i for i in range(n)]
+    model.fp32_cosines[20] = float("nan")  # never a worst case: not a cosine
+    page = render_html(run)
+    section = page[page.index('id="worst-texts"') : page.index("</div>\n</div>", page.index('id="worst-texts"'))]
+    box = section[section.index(f"{run.devices[1].serial} · {model.model_id}") :]
+    box = box[: box.index('<div class="plot-box worst">')] if '<div class="plot-box worst">' in box else box
+    tables = re.findall(r"<caption>([^<]+)</caption>.*?<tbody>(.*?)</tbody>", box, re.S)
+    assert [t[0] for t in tables] == ["Lowest parity cosine (device vs reference)", "Lowest cosine vs host FP32"]
+    parity_rows = re.findall(
+        r'<tr><td class="num">(\d+)</td><td>([^<]*)</td><td class="num">([0-9.]+)</td></tr>', tables[0][1]
+    )
+    expected = sorted(range(n), key=lambda i: model.parity_cosines[i])[:5]
+    assert [(int(a), b) for a, b, _ in parity_rows] == [(i + 1, run.texts[i]) for i in expected]
+    assert [float(c) for _, _, c in parity_rows] == sorted(float(c) for _, _, c in parity_rows)
+    fp32_rows = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]*)</td>', tables[1][1])
+    assert [int(a) for a, _ in fp32_rows] == [1, 2, 3, 4, 5]
+    assert page.index('id="worst-texts"') > page.index("<h2>Plots</h2>")

@@ -83,6 +83,10 @@ def test_parity_below_threshold_fails_when_strict():
     gate = _gate(result, "parity_min_cosine")
     assert not gate.passed and gate.value < 0.999
     assert not result.passed
+    # per text, for the worst-cases tables: text 1 (0-based) is the one that moved, on both
+    assert len(result.parity_cosines) == len(result.fp32_cosines) == 6
+    assert int(np.argmin(result.parity_cosines)) == int(np.argmin(result.fp32_cosines)) == 1
+    assert min(result.fp32_cosines) == pytest.approx(result.vs_fp32["min_cosine"])
 
 
 def test_parity_below_threshold_is_reported_not_gated_when_not_strict():
