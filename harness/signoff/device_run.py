@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from harness.android.adb import Device, connect
 from harness.android.contract import (
+    CHECKS,
     RESULT_JSON_MAX_BYTES,
     TEST_CLASS,
     DevicePaths,
@@ -81,9 +82,11 @@ def run_device(
             size = model.path.stat().st_size
             stage("push", f"{model.spec.id} ({size / 1e6:.1f} MB)")
 
-            def pushed_bytes(sent: int, total: int, model_id: str = model.spec.id) -> None:
+            began = time.monotonic()
+
+            def pushed_bytes(sent: int, total: int, model_id: str = model.spec.id, began: float = began) -> None:
                 cancel.check()
-                progress(serial, f"push: {model_id} {sent * 100 // max(total, 1)}%")
+                progress(serial, push_message(model_id, sent, total, time.monotonic() - began))
 
             pushed = device.push_verified(
                 model.path, paths.model(model.spec.id), expected_sha256=model.sha256, progress=pushed_bytes
@@ -102,9 +105,15 @@ def run_device(
         stage("instrument")
         logcat.start(device, record)
         recorder = OutputRecorder(MAX_OUTPUT_BYTES)
-        run = _instrument(
-            device, paths, plan, options, cancel, lambda test: progress(serial, f"instrument: {test}"), recorder
-        )
+        started_tests: list[str] = []
+        expected_tests = len(plan.models) * len(CHECKS)
+
+        def on_test(test: str) -> None:
+            if test not in started_tests:  # the status block names a test when it starts and when it ends
+                started_tests.append(test)
+            progress(serial, f"instrument: {started_tests.index(test) + 1}/{expected_tests} {test}")
+
+        run = _instrument(device, paths, plan, options, cancel, on_test, recorder)
         record.instrumentation = run.to_dict()
 
         stage("pull")
@@ -147,6 +156,12 @@ def run_device(
     record.stage = record.stage if record.status == "interrupted" else "done"
     progress(serial, f"done: {record.status}")
     return record
+
+
+def push_message(model_id: str, sent: int, total: int, seconds: float) -> str:
+    """`push: MODEL 12.3/23.0 MB (53%) 41.0 MB/s`: how far a push is and how fast it goes."""
+    rate = f" {sent / 1e6 / seconds:.1f} MB/s" if seconds > 0 else ""
+    return f"push: {model_id} {sent / 1e6:.1f}/{total / 1e6:.1f} MB ({sent * 100 // max(total, 1)}%){rate}"
 
 
 def _instrument(

@@ -3,6 +3,8 @@ device contract with ONNX Runtime, real models. No mocks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harness.android.contract import RunSettings
@@ -35,7 +37,14 @@ def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
         "test3_cosine_vs_fp32": True,
     }
     assert record.instrumentation["session_code"] == -1
-    assert any("push" in line for line in lines) and any("instrument: modelLoads" in line for line in lines)
+    # progress: the push in MB with its rate, the instrumentation as k/N tests (N = 6 checks x 1 model)
+    push = [
+        line for line in lines if re.fullmatch(rf".* push: {MODEL} [0-9.]+/[0-9.]+ MB \(\d+%\)( [0-9.]+ MB/s)?", line)
+    ]
+    assert push and push[-1].split("(")[1].startswith("100%"), lines
+    started = [line.split(" instrument: ")[1] for line in lines if " instrument: " in line]
+    assert started[0] == f"1/6 modelLoads[{MODEL}]" and started[-1] == f"6/6 latency[{MODEL}]", started
+    assert sorted({int(s.split("/")[0]) for s in started}) == [1, 2, 3, 4, 5, 6]
     # the final path holds the verified model, no temporary files are left behind
     models_dir = device.host_path("/sdcard/Android/data/com.augmentalis.ava/files/models")
     assert sorted(p.name for p in models_dir.iterdir()) == [f"{MODEL}.onnx", f"{MODEL}.tokenizer.json"]

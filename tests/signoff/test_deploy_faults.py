@@ -148,7 +148,7 @@ def test_device_lost_mid_run(virtual_devices, options):
     dropped = []
 
     def drop_once_the_tests_run(who: str, message: str) -> None:
-        if message.startswith("instrument: embeddingsValid") and not dropped:
+        if message.startswith("instrument: ") and " embeddingsValid[" in message and not dropped:
             dropped.append(message)
             device.drop_connections()
 
