@@ -99,7 +99,9 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
                         last[who] = now
                         if not console.is_terminal:  # a CI log: one timestamped line per step
                             step = message.split(":", 1)[0]
-                            if (steps.get(who) != step or not message.startswith("push")) and said.get(who) != message:
+                            # A push reports per chunk: its first and its last line (size, MB/s) are enough.
+                            chunk = message.startswith("push") and "(100%)" not in message
+                            if (steps.get(who) != step or not chunk) and said.get(who) != message:
                                 steps[who], said[who] = step, message
                                 say(f"{time.strftime('%H:%M:%S')} {who} {message}")
                             return
