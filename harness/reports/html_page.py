@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -14,6 +15,7 @@ from markupsafe import Markup
 
 from harness.gates import Gate
 from harness.reports.formatting import (
+    DASH,
     PROP_ABI,
     PROP_RELEASE,
     PROP_SDK,
@@ -80,6 +82,9 @@ def _environment() -> Environment:
     env.filters["kb_delta"] = fmt_kb_delta
     env.filters["duration"] = fmt_duration
     env.filters["breakable"] = _breakable
+    env.filters["quality_label"] = lambda key: QUALITY_COLUMNS.get(key, (key, None))[0]
+    env.filters["quality_cell"] = _quality_cell
+    env.filters["health_cell"] = _health_cell
     return env
 
 
@@ -150,6 +155,34 @@ def _failed_row(where: str, model_id: str, gate: Gate) -> dict[str, str]:
 def _breakable(text: str) -> Markup:
     # Flattened quality keys are long dotted names; let headers wrap at the dots, not mid-word.
     return Markup("<wbr>").join(re.split(r"(?<=[._])", str(text)))
+
+
+# The host-quality columns a reader sees, and how each figure is written.
+QUALITY_COLUMNS: dict[str, tuple[str, Callable[[Any], str] | None]] = {
+    "mean_cosine_vs_fp32": ("Cosine vs FP32, mean", fmt_cos),
+    "p5_cosine_vs_fp32": ("Cosine vs FP32, p5", fmt_cos),
+    "sts_spearman": ("STS-B Spearman", fmt_cos),
+    "sts_retention": ("STS-B retention", fmt_pct),
+    "xquad_top1": ("XQuAD top-1", fmt_pct),
+    "xquad_top1_retention": ("XQuAD top-1 retention", fmt_pct),
+    "xquad_ndcg10_retention": ("XQuAD nDCG@10 retention", fmt_pct),
+    "sts_pairs": ("STS-B pairs", fmt_value),
+    "xquad_queries": ("XQuAD questions", fmt_value),
+}
+
+
+def _quality_cell(value: Any, key: str) -> str:
+    return (QUALITY_COLUMNS.get(key, (key, None))[1] or fmt_value)(value)
+
+
+def _health_cell(value: Any, key: str) -> str:
+    """Sizes in human units, temperatures in degrees; the rest as values."""
+    if key.endswith("_bytes"):
+        return fmt_size(value)
+    if key.endswith("_celsius"):
+        number = as_finite(value)
+        return DASH if number is None else f"{number:.1f} °C"
+    return fmt_value(value)
 
 
 def _bounded_rows(flat: dict[str, Any]) -> dict[str, Any]:

@@ -245,3 +245,21 @@ def test_the_five_worst_texts_per_model_by_parity_and_by_fp32_cosine() -> None:
     fp32_rows = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]*)</td>', tables[1][1])
     assert [int(a) for a, _ in fp32_rows] == [1, 2, 3, 4, 5]
     assert page.index('id="worst-texts"') > page.index("<h2>Plots</h2>")
+
+
+def test_host_quality_headers_are_words_and_health_sizes_human() -> None:
+    from harness.reports.html_page import render_html
+    from harness.signoff.results import DeviceRun, HostModel, SignoffRun
+
+    quality = {"mean_cosine_vs_fp32": 0.993, "sts_retention": 0.9989}
+    health = {"free_bytes": 3_500_000_000, "battery_celsius": 31.0}
+    run = SignoffRun(
+        "run-1", "2026-11-29T00:00:00+00:00", "0", "1.32.0", ["t"],
+        models=[HostModel("M-INT8", "INT8", "a" * 64, 1, 4, quality=quality)],
+        devices=[DeviceRun("s1", status="error", error="x", health=health)],
+    )  # fmt: skip
+    page = render_html(run)
+    assert "Cosine vs FP32, mean" in page and "STS-B retention" in page
+    assert ">mean_cosine_vs_fp32<" not in page
+    assert "0.993000" in page and "99.9%" in page
+    assert "3.50 GB" in page and "31.0 °C" in page and "3500000000" not in page
