@@ -68,3 +68,18 @@ def test_signoff_suite_fails_on_a_budget_the_device_misses(virtual_devices, adb_
         if c.find("failure") is not None
     ]
     assert failures == [f"test_latency_budget[{device.serial}-AVA-ONX-384-FAST-INT8]"]
+
+
+def test_signoff_suite_in_model_parity_mode_skips_the_tokenizer_check(
+    virtual_devices, adb_server, model_file, tmp_path
+):
+    model_file("AVA-ONX-384-FAST-INT8")
+    (device,) = virtual_devices(1, config=ava_device_config())
+    result = _suite(device.serial, adb_server.port, tmp_path / "junit.xml", "--mode", "model_parity")
+    assert result.returncode == 0, result.stdout[-3000:]
+    skipped = [
+        c.get("name")
+        for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+        if c.find("skipped") is not None
+    ]
+    assert len(skipped) == 1 and skipped[0].startswith("test_end_to_end_tokenizer_agreement")
