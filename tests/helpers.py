@@ -34,3 +34,13 @@ def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -
     for needle in needles:
         assert needle in error_lines[0], (needle, error_lines[0])
     return error_lines[0]
+
+
+def deploy_test_args(adb_server_port: int, reports_dir: Path, model: str) -> tuple[list[str], dict[str, str]]:
+    """`deploy-test` arguments for the private adb server, small and quick (3 iterations, 40 host
+    evaluation items), and the environment that points adb at that server."""
+    args = [
+        "deploy-test", "--models", model, "--adb-server", f"127.0.0.1:{adb_server_port}",
+        "--iterations", "3", "--host-eval-limit", "40", "--reports-dir", str(reports_dir),
+    ]  # fmt: skip
+    return args, {"ANDROID_ADB_SERVER_PORT": str(adb_server_port)}

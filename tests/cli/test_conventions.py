@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import version
 
 from harness.android.virtual import ava_device_config
-from tests.helpers import PROJECT_ROOT, assert_user_error, run_cli
+from tests.helpers import PROJECT_ROOT, assert_user_error, deploy_test_args, run_cli
 
 MODEL = "AVA-ONX-384-FAST-INT8"
 
@@ -42,23 +42,8 @@ def test_quiet_and_verbose_together_is_a_user_error():
 
 
 def _deploy(adb_server, tmp_path, serial: str, *common: str):
-    return run_cli(
-        *common,
-        "deploy-test",
-        "--device",
-        serial,
-        "--models",
-        MODEL,
-        "--adb-server",
-        f"127.0.0.1:{adb_server.port}",
-        "--iterations",
-        "3",
-        "--host-eval-limit",
-        "40",
-        "--reports-dir",
-        str(tmp_path / "reports"),
-        env={"ANDROID_ADB_SERVER_PORT": str(adb_server.port)},
-    )
+    args, env = deploy_test_args(adb_server.port, tmp_path / "reports", MODEL)
+    return run_cli(*common, *args, "--device", serial, env=env)
 
 
 def test_quiet_prints_the_summary_only_and_verbose_shows_stages_with_timings(

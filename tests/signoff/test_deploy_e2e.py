@@ -57,23 +57,10 @@ def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
 
 def _cli(adb_server, tmp_path, *args: str):
     """`deploy-test` against the private adb server, small and quick; reports under tmp_path."""
-    from tests.helpers import run_cli
+    from tests.helpers import deploy_test_args, run_cli
 
-    return run_cli(
-        "deploy-test",
-        "--models",
-        MODEL,
-        "--adb-server",
-        f"127.0.0.1:{adb_server.port}",
-        "--iterations",
-        "3",
-        "--host-eval-limit",
-        "40",
-        "--reports-dir",
-        str(tmp_path / "reports"),
-        *args,
-        env={"ANDROID_ADB_SERVER_PORT": str(adb_server.port)},
-    )
+    common, env = deploy_test_args(adb_server.port, tmp_path / "reports", MODEL)
+    return run_cli(*common, *args, env=env)
 
 
 def test_cli_deploy_test_writes_every_report_and_exits_0(virtual_devices, adb_server, model_file, tmp_path):

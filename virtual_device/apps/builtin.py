@@ -46,29 +46,16 @@ def slow(ctx: InstrumentationContext) -> int:
     for i in range(1, n + 1):
         if ctx.should_stop():
             return 0
-        _status(
-            ctx,
-            1,
-            **{
-                "class": HELLO_CLASS,
-                "current": str(i),
-                "id": "AndroidJUnitRunner",
-                "numtests": str(n),
-                "test": f"t{i}",
-            },
-        )
+        test = {
+            "class": HELLO_CLASS,
+            "current": str(i),
+            "id": "AndroidJUnitRunner",
+            "numtests": str(n),
+            "test": f"t{i}",
+        }
+        _status(ctx, 1, **test)
         time.sleep(delay)
-        _status(
-            ctx,
-            0,
-            **{
-                "class": HELLO_CLASS,
-                "current": str(i),
-                "id": "AndroidJUnitRunner",
-                "numtests": str(n),
-                "test": f"t{i}",
-            },
-        )
+        _status(ctx, 0, **test)
     ctx.write(f"INSTRUMENTATION_RESULT: stream=\n\nOK ({n} tests)\n\n\nINSTRUMENTATION_CODE: -1\n")
     return 0
 

@@ -68,7 +68,7 @@ def _since(flag: str, value: str) -> float:
         parsed = time.strptime(f"{year}-{stamp.strip()}", "%Y-%m-%d %H:%M:%S")
         return calendar.timegm(parsed) + (float(f"0.{frac}") if frac else 0.0)
     except ValueError:
-        raise UsageError(f"{flag} \"{value}\" not in time format") from None
+        raise UsageError(f'{flag} "{value}" not in time format') from None
 
 
 def _set_value(opts: Options, flag: str, value: str) -> None:
