@@ -23,10 +23,10 @@ install: $(INSTALLED) system-deps
 # Debian packages: headless Chromium renders the HTML pages in the report tests; aapt, apksigner and
 # android-framework-res build real APKs for the virtual device's `adb install` tests; JNA, JUnit 4
 # and hamcrest run the Kotlin device side on a JVM over real ONNX Runtime.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core aapt apksigner android-framework-res \
+SYSTEM_PACKAGES := chromium fonts-dejavu-core aapt apksigner android-framework-res adb \
 	libjna-java junit4 libhamcrest-java
 system-deps:
-	@{ command -v chromium && command -v aapt && command -v apksigner \
+	@{ command -v chromium && command -v aapt && command -v apksigner && test -x /usr/bin/adb \
 		&& test -f /usr/share/java/jna.jar && test -f /usr/share/java/junit4.jar \
 		&& test -f /usr/share/java/hamcrest-core.jar; } >/dev/null 2>&1 || { \
 		echo "installing Debian's $(SYSTEM_PACKAGES) ..."; \

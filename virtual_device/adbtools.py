@@ -11,23 +11,31 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The environment variable naming the adb binary to use (harness.android.adb reads it through find_adb).
+ENV_ADB = "ADB"
+
 
 def find_adb(adb_path: str | None = None) -> str:
-    """adb on PATH, else the binary shipped in the adbutils wheel."""
+    """The project's one rule for which adb to run: `adb_path` if given, else $ADB, else the adb
+    the adbutils wheel ships (a recent platform-tools), else adb on PATH. The wheel comes before
+    PATH so that installing Debian's older adb (29, for the old-client tests) does not silently
+    make every test and deploy-test use it."""
     if adb_path:
         return adb_path
-    found = shutil.which("adb")
-    if found:
-        return found
+    if os.environ.get(ENV_ADB):
+        return os.environ[ENV_ADB]
     try:
         import adbutils
 
         wheel = Path(adbutils.__file__).parent / "binaries" / "adb"
-        if wheel.exists():
+        if wheel.is_file():
             return str(wheel)
     except ImportError:
         pass
-    raise FileNotFoundError("no adb binary: install platform-tools or adbutils")
+    found = shutil.which("adb")
+    if found:
+        return found
+    raise FileNotFoundError(f"no adb binary: set ${ENV_ADB}, install adbutils or platform-tools")
 
 
 def free_port() -> int:

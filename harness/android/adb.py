@@ -28,6 +28,7 @@ from harness import settings
 from harness.android import transfer
 from harness.android.sync import TransferProgress, refusal_reason
 from harness.errors import DeviceError, DeviceRefusedError, DeviceTimeoutError, InputError, TransportError
+from virtual_device.adbtools import find_adb
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = settings.ADB_SOCKET_TIMEOUT
@@ -106,8 +107,9 @@ class DeviceInfo:
 
 
 def adb_binary() -> str:
-    """$ADB, else the adb on PATH, else the one the adbutils wheel ships."""
-    return os.environ.get("ADB") or adbutils.adb_path()
+    """$ADB, else the adb the adbutils wheel ships, else adb on PATH: the one rule, kept in
+    virtual_device.adbtools.find_adb so the tests' adb servers and deploy-test run the same adb."""
+    return find_adb()
 
 
 def validate_device_path(path: str) -> str:
