@@ -23,8 +23,8 @@ class Gate:
 
     name: str
     passed: bool
-    value: float | str | None = None
-    threshold: float | str | None = None
+    value: float | bool | str | None = None  # bool: a check that passes or not (threshold True)
+    threshold: float | bool | str | None = None
     detail: str = ""
 
 
@@ -102,3 +102,51 @@ def _check_range(name: str, value: object, low: float, high: float, *, low_open:
     if value > high or value < low or (low_open and value == low):
         bracket = "(" if low_open else "["
         raise InputError(f"{name} = {value!r}: must be in {bracket}{low:g}, {high:g}]")
+
+
+@dataclass(frozen=True)
+class GateProfile:
+    """What a quantized variant must keep, by how the app uses it (`tune`, `deploy-test
+    --gate-profile`). `quality` gates decide; `min_cosine` gates the worst text's cosine to FP32."""
+
+    name: str
+    description: str
+    quality: QualityGates
+    min_cosine: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_range(f"gate profile {self.name} min_cosine", self.min_cosine, 0.0, 1.0)
+
+
+GATE_PROFILES: dict[str, GateProfile] = {
+    # Queries and documents embedded by the same model on the device: only rankings matter, so
+    # the gates are ranking retentions; cosine to FP32 is reported, not gated (INT4 lives here).
+    "same-index": GateProfile(
+        "same-index",
+        "queries and documents embedded on the device by the same model: ranking retention gates",
+        QualityGates(min_spearman_retention=0.995, min_top1_retention=0.98, min_ndcg10_retention=0.99),
+    ),
+    # Documents embedded by FP32 elsewhere, queries on the device: vectors must stay where FP32
+    # puts them, so cosine to FP32 (mean, p5 and the worst text) gates, and rankings too.
+    "mixed-index": GateProfile(
+        "mixed-index",
+        "documents embedded by FP32 elsewhere, queries on the device: cosine-to-FP32 gates",
+        QualityGates(
+            min_mean_cosine=0.999,
+            min_p5_cosine=0.998,
+            min_spearman_retention=0.998,
+            min_top1_retention=0.98,
+            min_ndcg10_retention=0.99,
+        ),
+        min_cosine=0.998,
+    ),
+}
+DEFAULT_GATE_PROFILE = "mixed-index"
+
+
+def parse_gate_profile(value: object) -> str:
+    """A --gate-profile value as a known profile name, or an InputError naming the choices."""
+    name = str(getattr(value, "value", value)).lower()
+    if name not in GATE_PROFILES:
+        raise InputError(f"--gate-profile {value!s}: unknown profile; use {' or '.join(GATE_PROFILES)}")
+    return name

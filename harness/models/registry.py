@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 from harness.errors import InputError, ModelUnavailableError
-from harness.gates import QualityGates
+from harness.gates import GATE_PROFILES, QualityGates
 from harness.settings import MODELS_DIR, REGISTRY_PATH
 
-Variant = Literal["FP32", "INT8", "FP16"]
-VARIANTS: tuple[Variant, ...] = ("FP32", "INT8", "FP16")
+# INT4 exists only as what `ava-harness tune --target int4` writes (no preset makes it).
+Variant = Literal["FP32", "INT8", "FP16", "INT4"]
+VARIANTS: tuple[Variant, ...] = ("FP32", "INT8", "FP16", "INT4")
 Pooling = Literal["none", "mean", "cls"]
 
 # What may appear in a model ID: it becomes a file name on the host and on the device.
@@ -68,7 +69,15 @@ class ModelSpec:
 
     @property
     def gate(self) -> QualityGates:
+        if self.variant == "INT4" and "INT4" not in self.gates:  # INT4 passes ranking gates only
+            return GATE_PROFILES["same-index"].quality
         return self.gates.get(self.variant, QualityGates())
+
+    def with_gate_profile(self, profile: str | None) -> ModelSpec:
+        """This spec with its variant's host quality gates replaced by a gate profile's."""
+        if profile is None:
+            return self
+        return replace(self, gates={**self.gates, self.variant: GATE_PROFILES[profile].quality})
 
     def candidate_filenames(self) -> list[str]:
         """The app's loader order (chapter 28A.5): `$modelId.onnx`, then the original's name."""
@@ -126,7 +135,7 @@ def validate_model_id(model_id: str) -> str:
 
 
 def split_variant(model_id: str) -> tuple[str, Variant]:
-    for variant in ("INT8", "FP16"):
+    for variant in ("INT8", "FP16", "INT4"):
         suffix = f"-{variant}"
         if model_id.upper().endswith(suffix):
             return model_id[: -len(suffix)], variant  # type: ignore[return-value]

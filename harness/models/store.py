@@ -167,6 +167,9 @@ def model_preset(spec: ModelSpec, preset: str | None = None) -> str | None:
     FP32 model, which is not quantized): what a report names."""
     from harness.models.quantize import resolve_preset
 
+    tuned = tuned_record(spec.quantized_path) if preset is None and spec.is_quantized else None
+    if tuned is not None:
+        return str(tuned["preset"])
     return resolve_preset(spec.variant.lower(), preset).name if spec.is_quantized else None
 
 
@@ -190,6 +193,41 @@ def recorded_preset(path: Path) -> str | None:
     return preset if isinstance(preset, str) else None
 
 
+def tuned_record(path: Path) -> dict | None:
+    """The record `ava-harness tune` wrote beside `path` (its `.quant.json` holds a "recipe"),
+    or None when there is none or it is for other bytes."""
+    import json
+
+    try:
+        record = json.loads(Path(path).with_suffix(".quant.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or "recipe" not in record or not Path(path).is_file():
+        return None
+    return record if record.get("sha256") == sha256_file(path) else None
+
+
+def write_tuned_record(spec: ModelSpec, path: Path, recipe_record: dict, extra: dict) -> dict:
+    """Write the `.quant.json` beside a file `tune` made: the store's usual fields plus the full
+    recipe (exclusions, calibration hash, block size, ORT version, required ops)."""
+    import json
+
+    base = spec.base_id
+    record = {
+        "id": spec.id,
+        "file": Path(path).name,
+        "source": f"originals/{spec.original}.onnx",
+        "source_sha256": json.loads(build_record_path(spec).read_text())["sha256"],
+        "preset": f"tuned:{recipe_record['recipe']['name']}",
+        "default_preset": False,
+        "tuned_from": base,
+        **recipe_record,
+        **extra,
+    }
+    write_json_atomic(Path(path).with_suffix(".quant.json"), record)
+    return record
+
+
 def ensure_model_file(
     spec: ModelSpec, registry: Registry, *, preset: str | None = None, progress: Progress = print
 ) -> Path:
@@ -205,9 +243,14 @@ def ensure_model_file(
     original = build_original(base, registry, progress)
     if not spec.is_quantized:
         return original
+    source_sha = json.loads(build_record_path(base).read_text())["sha256"]
+    tuned = tuned_record(spec.quantized_path) if preset is None else None
+    if tuned is not None and tuned.get("source_sha256") == source_sha:
+        return spec.quantized_path  # what `ava-harness tune` wrote: signed off like any other file
+    if spec.variant == "INT4":
+        raise InputError(f"{spec.id}: no INT4 file; run `ava-harness tune {spec.base_id} --target int4` first")
     chosen = resolve_preset(spec.variant.lower(), preset)
     target = quantized_file(spec, chosen.name)
-    source_sha = json.loads(build_record_path(base).read_text())["sha256"]
     record_path = quant_record_path(spec, chosen.name)
     if target.is_file() and record_path.is_file():
         record = json.loads(record_path.read_text())
