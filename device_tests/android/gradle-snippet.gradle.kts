@@ -26,7 +26,13 @@ android {
 dependencies {
     // The app most likely has this already (its ONNXEmbeddingProvider uses it). The sign-off opens
     // its own OrtSession on the same file for model parity.
-    implementation("com.microsoft.onnxruntime:onnxruntime-android:1.20.0")
+    // 1.32.0: the ONNX Runtime the host's reference and the arm64 reference run, so the device's
+    // output is held against the same release's kernels. The quantization recipes need at least
+    // 1.23.0 (weight-only INT8: MatMulNBits bits=8 has its ARM64 kernel from 1.23.0; 8-bit
+    // GatherBlockQuantized embeddings too); INT4 MatMulNBits needs 1.17.0 and opset 21 needs
+    // 1.18.0. `deploy-test` reads this pin as the device's version (--device-ort-version) and
+    // refuses a model that needs a newer one before pushing it (harness/models/compatibility.py).
+    implementation("com.microsoft.onnxruntime:onnxruntime-android:1.32.0")
 
     // Instrumentation runner, JUnit 4, and the Parameterized runner the sign-off uses.
     androidTestImplementation("androidx.test:runner:1.6.2")
