@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import doctor, evaluate, models, signoff, virtual
+from harness.cli import doctor, evaluate, models, report, signoff, virtual
 from harness.cli.output import out, print_error, set_verbosity
 from harness.errors import HarnessError
 
@@ -98,6 +98,10 @@ vd_app.command("start")(virtual.vd_start)
 vd_app.command("stop")(virtual.vd_stop)
 vd_app.command("list")(virtual.vd_list)
 app.add_typer(vd_app, name="virtual-device")
+report_app = typer.Typer(help="Read runs back: what changed between two, the history of all.", no_args_is_help=True)
+report_app.command("diff")(report.diff_command)
+report_app.command("history")(report.history_command)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

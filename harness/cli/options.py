@@ -18,6 +18,7 @@ from harness.errors import HarnessError, InputError
 from harness.gates import ParityGates
 from harness.models.quantize import PresetName, parse_preset
 from harness.reference.choice import Reference as ReferenceChoice
+from harness.regression_gates import RegressionGates
 from harness.settings import REPORTS_DIR
 
 
@@ -140,6 +141,34 @@ Reference = Annotated[
         " INT8 on arm64 devices), host, or arm64.",
     ),
 ]
+
+_REGRESSION = RegressionGates()
+BaselineRun = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Compare with an earlier run (regression gates): its reports/<run-id> directory or its signoff.json;"
+        " 'latest' = the newest run in --reports-dir.",
+    ),
+]
+BaselineMinCosine = Annotated[
+    float, typer.Option(help="Regression gate: min mean cosine of device vectors vs the baseline's (file changed).")
+]
+BaselineMaxStsDrop = Annotated[
+    float, typer.Option(help="Regression gate: max drop of STS-B retention vs the baseline (0.005 = 0.5 points).")
+]
+BaselineMaxXquadDrop = Annotated[
+    float, typer.Option(help="Regression gate: max drop of XQuAD top-1 retention vs the baseline.")
+]
+BaselineMaxLatencyRatio = Annotated[
+    float, typer.Option(help="Regression gate: max p50 latency / the baseline's, same device model, not emulated.")
+]
+BaselineMaxSizeRatio = Annotated[float, typer.Option(help="Regression gate: max model file size / the baseline's.")]
+DEFAULT_BASELINE_MIN_COSINE = _REGRESSION.min_embedding_cosine
+DEFAULT_BASELINE_MAX_STS_DROP = _REGRESSION.max_sts_retention_drop
+DEFAULT_BASELINE_MAX_XQUAD_DROP = _REGRESSION.max_xquad_retention_drop
+DEFAULT_BASELINE_MAX_LATENCY_RATIO = _REGRESSION.max_latency_p50_ratio
+DEFAULT_BASELINE_MAX_SIZE_RATIO = _REGRESSION.max_size_ratio
 
 DEFAULT_MODE = RunMode(_SETTINGS.mode)
 DEFAULT_ITERATIONS = _SETTINGS.iterations

@@ -40,13 +40,24 @@ def _deploy_options(
     min_parity_cosine: float,
     latency_budget_ms: float,
     gate_latency_on_emulators: bool,
+    baseline: str | None = None,
+    baseline_min_cosine: float = opt.DEFAULT_BASELINE_MIN_COSINE,
+    baseline_max_sts_drop: float = opt.DEFAULT_BASELINE_MAX_STS_DROP,
+    baseline_max_xquad_drop: float = opt.DEFAULT_BASELINE_MAX_XQUAD_DROP,
+    baseline_max_latency_ratio: float = opt.DEFAULT_BASELINE_MAX_LATENCY_RATIO,
+    baseline_max_size_ratio: float = opt.DEFAULT_BASELINE_MAX_SIZE_RATIO,
     **fields: Any,
 ) -> DeployOptions:
     from harness.android.adb import AdbServer
     from harness.android.contract import RunSettings
     from harness.gates import ParityGates
+    from harness.regression_gates import RegressionGates
     from harness.signoff.options import DeployOptions
 
+    regression = RegressionGates(
+        baseline_min_cosine, baseline_max_sts_drop, baseline_max_xquad_drop, baseline_max_latency_ratio,
+        baseline_max_size_ratio,
+    )  # fmt: skip
     return DeployOptions(
         model_ids=_parse_models(models),
         servers=[AdbServer.parse(s) for s in adb_server or []],
@@ -56,8 +67,16 @@ def _deploy_options(
             max_latency_p50_ms=latency_budget_ms,
             gate_latency_on_emulators=gate_latency_on_emulators,
         ),
+        baseline=_baseline(baseline, fields.get("reports_dir", opt.DEFAULT_REPORTS_DIR), regression),
         **fields,
     )
+
+
+def _baseline(argument: str | None, reports_dir: Path, gates: Any) -> Any:
+    """`--baseline RUN` read (one-line error when it cannot be), None without one."""
+    from harness.reports.history import load_baseline
+
+    return None if argument is None else load_baseline(argument, reports_dir, gates)
 
 
 def _run_signoff(devices: list[str], options: DeployOptions) -> None:
@@ -121,6 +140,10 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
     print_summary(run, out)
     for name, path in written.items():
         say(f"{name}: {path}")
+    if "json" in written:  # reports/latest: the newest run
+        from harness.reports.history import update_latest
+
+        update_latest(options.reports_dir)
     # The summary's headline says which verdict and why; its exit code is never lower than the run's.
     raise typer.Exit(int(verdict_of(run).exit_code))
 
@@ -143,6 +166,12 @@ def deploy_test_command(
     test_package: opt.TestPackage = opt.DEFAULT_TEST,
     runner: opt.Runner = opt.DEFAULT_RUNNER_CLASS,
     reference: opt.Reference = opt.DEFAULT_REFERENCE,
+    baseline: opt.BaselineRun = None,
+    baseline_min_cosine: opt.BaselineMinCosine = opt.DEFAULT_BASELINE_MIN_COSINE,
+    baseline_max_sts_drop: opt.BaselineMaxStsDrop = opt.DEFAULT_BASELINE_MAX_STS_DROP,
+    baseline_max_xquad_drop: opt.BaselineMaxXquadDrop = opt.DEFAULT_BASELINE_MAX_XQUAD_DROP,
+    baseline_max_latency_ratio: opt.BaselineMaxLatencyRatio = opt.DEFAULT_BASELINE_MAX_LATENCY_RATIO,
+    baseline_max_size_ratio: opt.BaselineMaxSizeRatio = opt.DEFAULT_BASELINE_MAX_SIZE_RATIO,
     config: opt.ConfigFile = None,
 ) -> None:
     """Quantize (cached) -> host eval (cached) -> push -> am instrument -> pull -> compare -> report.
@@ -185,6 +214,12 @@ def lab_command(
     test_package: opt.TestPackage = opt.DEFAULT_TEST,
     runner: opt.Runner = opt.DEFAULT_RUNNER_CLASS,
     reference: opt.Reference = opt.DEFAULT_REFERENCE,
+    baseline: opt.BaselineRun = None,
+    baseline_min_cosine: opt.BaselineMinCosine = opt.DEFAULT_BASELINE_MIN_COSINE,
+    baseline_max_sts_drop: opt.BaselineMaxStsDrop = opt.DEFAULT_BASELINE_MAX_STS_DROP,
+    baseline_max_xquad_drop: opt.BaselineMaxXquadDrop = opt.DEFAULT_BASELINE_MAX_XQUAD_DROP,
+    baseline_max_latency_ratio: opt.BaselineMaxLatencyRatio = opt.DEFAULT_BASELINE_MAX_LATENCY_RATIO,
+    baseline_max_size_ratio: opt.BaselineMaxSizeRatio = opt.DEFAULT_BASELINE_MAX_SIZE_RATIO,
     config: opt.ConfigFile = None,
 ) -> None:
     """Device lab: the sign-off on many devices in parallel; one failing device never stops the others.

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness.gates import Gate
+from harness.reports.baseline_section import baseline_rows, baseline_title
 from harness.reports.formatting import (
     DASH,
     PROP_ABI,
@@ -136,6 +137,8 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
         "worst_texts": [w for d in run.devices for m in d.models if (w := _worst_texts(run, d, m))],
         "profiles": [_profile_entry(d, m) for d in run.devices for m in d.models if m.profile or m.profile_error],
         "settings": _bounded_rows(_flatten(run.settings)),
+        "baseline_rows": baseline_rows(run),  # --baseline: the side-by-side comparison
+        "baseline_title": baseline_title(run),
     }
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.evaluation.evaluate import EvalReport
+from harness.reports.baseline_section import print_baseline
 from harness.reports.formatting import (
     as_finite,
     as_text,
@@ -107,6 +108,7 @@ def print_summary(run: SignoffRun, console: Console) -> None:
     for device, model in startup:
         line = f"  {device.serial} · {model.model_id}: {startup_line(model.startup)}"
         console.print(_plain(line, LINE), overflow="fold")
+    print_baseline(run, console)  # --baseline: the side-by-side comparison
     if verdict.failed_gates:
         console.print(Text("Failed gates:", style="bold red"))
         for failed in verdict.failed_gates:

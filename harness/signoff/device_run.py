@@ -8,6 +8,8 @@ import json
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from harness.android.adb import Device, connect
 from harness.android.contract import (
     CHECKS,
@@ -41,6 +43,7 @@ from harness.signoff.artifacts import (
     keep_instrumentation,
     record_host_error,
 )
+from harness.signoff.baseline import embeddings_file, encode_embeddings
 from harness.signoff.compare import compare_model
 from harness.signoff.health import health_check, sweep_device_partials
 from harness.signoff.interrupts import POLL_SECONDS, Cancellation, Cancelled
@@ -122,7 +125,9 @@ def run_device(
         for model, result in zip(plan.models, record.models, strict=True):
             cancel.check()
             try:
-                _pull_and_compare(device, paths, plan, model, result, options, abi, emulated)
+                vectors = _pull_and_compare(device, paths, plan, model, result, options, abi, emulated)
+                if vectors is not None:  # kept for a later run's --baseline comparison
+                    record.artifact_data[embeddings_file(model.spec.id)] = encode_embeddings(vectors)
             except HarnessError as err:  # this model is not judged; the others still are
                 reason = err.message if isinstance(err, DeviceError) else str(err)
                 # The run already failed (device lost, crash): say so first, then why nothing came back.
@@ -241,7 +246,8 @@ def _pull_and_compare(
     options: DeployOptions,
     device_abi: str,
     emulated: bool,
-) -> None:
+) -> np.ndarray | None:
+    """Pull one model's results and compare them; returns the device's vectors (None without any)."""
     out = paths.out_dir(plan.run_id, model.spec.id)
     rows, dim = len(plan.signoff.texts), model.spec.dimension
 
@@ -253,7 +259,7 @@ def _pull_and_compare(
     raw_result = optional("result.json", RESULT_JSON_MAX_BYTES)
     if raw_result is None:
         result.gates = [Gate("device_result", False, None, None, f"the device wrote no {out}/result.json")]
-        return
+        return None
     device_result = parse_device_result(
         raw_result,
         serial=device.serial,
@@ -264,12 +270,12 @@ def _pull_and_compare(
     if device_result.sha256 is None:
         why = "; ".join(device_result.errors) or "no reason given"
         result.gates = [Gate("device_model_loads", False, None, None, f"the model did not load on the device: {why}")]
-        return
+        return None
     if device_result.sha256 != model.sha256:
         result.gates = [
             Gate("device_model_sha256", False, device_result.sha256, model.sha256, "the device ran another file")
         ]
-        return
+        return None
     embeddings = optional("embeddings.npy", npy_max_bytes(rows, dim))
     e2e = optional("embeddings_e2e.npy", npy_max_bytes(rows, dim))
     token_ids = optional("token_ids_e2e.json", token_ids_max_bytes(rows))
@@ -287,11 +293,10 @@ def _pull_and_compare(
     else:
         reference_embeddings = model.host_embeddings
         result.reference = f"{HOST_ABI} host ONNX Runtime"
+    vectors = parse_npy(embeddings, f"{device.serial}:{out}/embeddings.npy", rows, dim) if embeddings else None
     compare_model(
         result,
-        device_embeddings=parse_npy(embeddings, f"{device.serial}:{out}/embeddings.npy", rows, dim)
-        if embeddings
-        else None,
+        device_embeddings=vectors,
         host_embeddings=reference_embeddings,
         strict=strict or options.parity.cross_arch_int8 == "strict",
         x86_embeddings=model.host_embeddings if reference != "host" else None,
@@ -308,3 +313,4 @@ def _pull_and_compare(
         expect_end_to_end=options.settings.mode in ("end_to_end", "both"),
         emulated=emulated,
     )
+    return vectors

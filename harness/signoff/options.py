@@ -20,6 +20,7 @@ from harness.gates import ParityGates
 from harness.models.registry import validate_model_id
 from harness.reference.choice import Reference
 from harness.settings import ADB_TIMEOUT, INSTRUMENT_IDLE_TIMEOUT, INSTRUMENT_TIMEOUT, REPORTS_DIR
+from harness.signoff.baseline import Baseline, check_baseline
 
 Progress = Callable[[str, str], None]  # (serial or "host", message)
 
@@ -45,6 +46,8 @@ class DeployOptions:
     check_packages: bool = True
     # Which kernels the device's output is held against (see Reference).
     reference: Reference = Reference.AUTO
+    # `--baseline RUN`: the run this one is compared with (regression gates), None for none.
+    baseline: Baseline | None = None
 
     def __post_init__(self) -> None:
         """Every option checked once, before any model or device work: a typo fails here."""
@@ -68,3 +71,5 @@ class DeployOptions:
                 raise InputError(f"{name} = {value!r}: must be a finite number > 0")
         if self.storage_margin_bytes < 0:
             raise InputError(f"storage_margin_bytes = {self.storage_margin_bytes!r}: must be >= 0")
+        if self.baseline is not None:
+            check_baseline(self.baseline.document, self.baseline.path, self.model_ids, self.app_package)

@@ -13,6 +13,7 @@ from harness import __version__
 from harness.android.adb import AdbServer, list_devices
 from harness.errors import InputError
 from harness.models.registry import Registry, load_registry
+from harness.signoff.baseline import apply_baseline
 from harness.signoff.device_run import run_device
 from harness.signoff.interrupts import STOP_GRACE_SECONDS, Cancellation, HostWorkInterrupted, describe
 from harness.signoff.options import DeployOptions, Progress
@@ -61,6 +62,9 @@ def deploy_test(
         },
     )
     run.devices = _run_devices(serials, plan, options, progress, run)
+    if options.baseline is not None:
+        progress("host", f"comparing with baseline {options.baseline.path}")
+        apply_baseline(run, options.baseline, options.parity.gate_latency_on_emulators)
     return run
 
 

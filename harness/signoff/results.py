@@ -108,6 +108,7 @@ class HostModel:
     quality: dict[str, Any] = field(default_factory=dict)  # host eval: cosine, STS, retrieval retention
     gates: list[Gate] = field(default_factory=list)
     preset: str | None = None  # the quantization recipe that made the file (None: FP32)
+    path: str = ""  # where the model file is on the host, absolute ("" when not known)
 
 
 @dataclass
