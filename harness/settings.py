@@ -14,6 +14,8 @@ REGISTRY_PATH = MODELS_DIR / "registry.toml"
 CACHE_DIR = MODELS_DIR / "cache"
 DATA_DIR = PROJECT_ROOT / "data"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+# JSON Schemas of signoff.json and manifest.json (docs/report-schema.md is generated from them).
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 ARM64_RUNNER = PROJECT_ROOT / "scripts" / "arm64" / "run_model.py"
 
 # Environment variables the harness reads (Android's own, then ours).

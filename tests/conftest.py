@@ -1,7 +1,7 @@
 """Shared fixtures. The virtual-device fixtures (private adb server + devices) come from the
 virtual_device pytest plugin, so tests never touch a user's adb server on 5037."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,38 @@ pytest_plugins = ["virtual_device.testing.pytest_plugin"]
 # A test that asks for one of these (directly or through another fixture) talks to a real adb
 # server and virtual devices: it is end to end, whatever its module holds.
 DEVICE_FIXTURES = frozenset({"adb_server", "virtual_device", "virtual_devices"})
+
+
+REPORT_NAMES = ("signoff.json", "manifest.json")
+VALIDATED_REPORTS: list[Path] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "unvalidated_reports: writes reports that are meant to break the schema (hostile data, old versions)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _reports_match_schemas(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every signoff.json and manifest.json a test leaves under its tmp_path must match schemas/
+    (tests.helpers.validate_report): the e2e runs, the CLI's, the report writers'."""
+    if "tmp_path" not in request.fixturenames or request.node.get_closest_marker("unvalidated_reports"):
+        yield
+        return
+    root = request.getfixturevalue("tmp_path")  # set up now, so it is torn down after this check
+    yield
+    from tests.helpers import validate_report
+
+    for path in sorted(p for name in REPORT_NAMES for p in root.rglob(name) if p.is_file()):
+        validate_report(path)
+        VALIDATED_REPORTS.append(path)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if VALIDATED_REPORTS:
+        count = len(VALIDATED_REPORTS)
+        terminalreporter.write_line(f"report schemas: {count} signoff.json/manifest.json files validated")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,11 +15,12 @@ def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a64 * b64).sum(axis=1) / np.clip(denom, 1e-30, None)
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
+def percentiles(samples: list[float]) -> dict[str, float | int]:
     if not samples:
         return {}
     values = np.asarray(samples, dtype=np.float64)
-    return {f"p{p}": float(np.percentile(values, p)) for p in (50, 90, 99)} | {"n": float(len(values))}
+    # n is a count: an int in the reports, never 40.0.
+    return {f"p{p}": float(np.percentile(values, p)) for p in (50, 90, 99)} | {"n": len(values)}
 
 
 @dataclass

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.reports.run_record import SCHEMA_VERSION
 from harness.reports.sanitize import sanitized
 from harness.reports.verdict import Verdict, verdict_of
 from harness.signoff.results import SignoffRun
 
 
 def signoff_document(run: SignoffRun) -> dict[str, Any]:
-    """signoff.json's content: the run (read through `sanitized`), its `verdict`
+    """signoff.json's content: `schema_version` (schemas/signoff.schema.json), the run (read
+    through `sanitized`), its `verdict`
     (passed | failed | no_verdict | interrupted), `exit_code` (that verdict's, never lower than
     the run's own), `headline`, `failed_gates`, `unjudged` and `summary` (see `summarize`)."""
     run = sanitized(run)
     verdict = verdict_of(run)
-    signoff = run.to_dict()
+    signoff = {"schema_version": SCHEMA_VERSION, **run.to_dict()}
     for raw in signoff["devices"]:
         raw.pop("artifact_data", None)  # the bytes are in the files `artifacts` lists
     signoff.update(verdict_fields(verdict))

@@ -6,9 +6,11 @@ other than tab and newline removed, lone surrogates replaced, at most STR_LIMIT 
 dict field holds a dict with string keys and JSON-like values (sets and tuples become lists, bytes
 and unknown objects their bounded text, nesting deeper than DEPTH_LIMIT its text); a list field
 holds a list; an int beyond +-2**63 becomes a float (inf when it overflows: null in JSON, "—" in a
-cell). A record that is not a record (None in a list of gates) becomes one that fails, so a
-broken list can never read as a pass. NaN and inf stay: the formatters and the JSON policy
-(harness.fileio.json_safe) already turn them into "—" and null."""
+cell). Typed as numbers, numbers they are (schemas/): a figure (dict[str, float], list[float])
+is a number or None, a count or size (int) an int or None (20.0 -> 20), a dict[str, bool] holds
+booleans (anything else is False). A record that is not a record (None in a list of gates)
+becomes one that fails, so a broken list can never read as a pass. NaN and inf stay: the
+formatters and the JSON policy (harness.fileio.json_safe) already turn them into "—" and null."""
 
 from __future__ import annotations
 
@@ -73,6 +75,21 @@ def number(value: Any) -> Any:
     return text(value, KEY_LIMIT)
 
 
+def figure(value: Any) -> int | float | None:
+    """A measured figure: a number (a numpy scalar as its Python number), or None for anything
+    that is not one (text, a bool, a list): the schema says figures are numbers."""
+    value = number(value)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def count(value: Any) -> int | None:
+    """A count or size: an int, an integral float as its int (20.0 -> 20), None otherwise."""
+    value = figure(value)
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() and abs(value) < _INT_LIMIT else None
+    return value
+
+
 def data(value: Any, depth: int = 0) -> Any:
     """Any value as JSON-like data (dict with str keys, list, scalar), bounded in depth."""
     if depth > DEPTH_LIMIT:
@@ -112,6 +129,8 @@ def _field(annotation: str, value: Any) -> Any:
             return []
         if inner in _RECORDS:
             return [_record(_RECORDS[inner], item) for item in value]
+        if inner == "float":
+            return [figure(item) for item in value]
         return [data(item, 1) for item in value]
     if kind.startswith("dict["):
         if not isinstance(value, dict):
@@ -119,6 +138,11 @@ def _field(annotation: str, value: Any) -> Any:
         cleaned = data(value)
         if kind == "dict[str,str]":
             return {k: text(v) for k, v in cleaned.items()}
+        if kind == "dict[str,float]":
+            return {k: figure(v) for k, v in cleaned.items()}
+        if kind == "dict[str,bool]":
+            # A device's "false" is not a pass: only a real boolean is one.
+            return {k: v if isinstance(v, bool) else False for k, v in cleaned.items()}
         return cleaned
     if kind == "bool":
         return flag(value)
@@ -126,6 +150,10 @@ def _field(annotation: str, value: Any) -> Any:
         return text(value)
     if kind == "str|None":
         return None if value is None else text(value)
+    if kind in ("int", "int|None"):
+        return count(value)
+    if kind == "float":
+        return figure(value)
     return data(value)
 
 

@@ -158,7 +158,7 @@ def compare_model(
 
     for name, passed in device_result.chapter_tests.items():
         result.chapter_tests[name] = bool(passed)
-        gates.append(Gate(f"device_{name}", bool(passed), str(bool(passed)).lower(), "true"))
+        gates.append(Gate(f"device_{name}", bool(passed), bool(passed), True))
     for error in device_result.errors:
         gates.append(Gate("device_check", False, error, None))
 
@@ -207,7 +207,7 @@ def _end_to_end_gates(
     else:
         same = [a == b for a, b in zip(device_token_ids, host_token_ids, strict=False)]
         agreement = sum(same) / len(host_token_ids) if host_token_ids else 0.0
-        result.end_to_end = {"token_agreement": agreement, "texts": float(len(host_token_ids))}
+        result.end_to_end = {"token_agreement": agreement, "texts": len(host_token_ids)}
         first_diff = next((i for i, s in enumerate(same) if not s), None)
         gates.append(
             Gate(

@@ -100,7 +100,11 @@ def _host_eval_cached(
     return data
 
 
-def _host_model(spec: ModelSpec, sha: str, size: int, report: dict, preset: str | None) -> HostModel:
+def host_model(
+    spec: ModelSpec, sha: str, size: int, report: dict, preset: str | None, path: Path | str = ""
+) -> HostModel:
+    """A host evaluation (EvalReport.to_dict()) as the sign-off's HostModel: its quality figures and
+    gates; the eval command's manifest builds its entries through this too (one shape)."""
     retrieval = report.get("retrieval", {}).get("xquad_en", {})
     quality = {
         "mean_cosine_vs_fp32": report["cosine_vs_baseline"].get("mean"),
@@ -115,7 +119,8 @@ def _host_model(spec: ModelSpec, sha: str, size: int, report: dict, preset: str 
     }
     gates = [Gate(f"host_{g['name']}", g["passed"], g["value"], g["threshold"]) for g in report["gates"]]
     gates += [Gate(f"host_{c['name']}", c["passed"], c["value"], c["threshold"]) for c in report["chapter_tests"]]
-    return HostModel(spec.id, spec.variant, sha, size, report["baseline_size_bytes"], quality, gates, preset)
+    where = str(Path(path).resolve()) if path else ""
+    return HostModel(spec.id, spec.variant, sha, size, report["baseline_size_bytes"], quality, gates, preset, where)
 
 
 def prepare_host(options: DeployOptions, registry: Registry, progress: Progress) -> HostPlan:
@@ -146,7 +151,7 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
                 token_ids,
                 host_embeddings,
                 fp32,
-                _host_model(spec, sha, path.stat().st_size, report, model_preset(spec, options.preset)),
+                host_model(spec, sha, path.stat().st_size, report, model_preset(spec, options.preset), path),
                 [embedder.feeds_for([ids]) for ids in token_ids],
             )
         )

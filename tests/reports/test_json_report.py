@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.reports.run_record import SCHEMA_VERSION
 from harness.signoff.results import SignoffRun
 
 
 def test_signoff_json_round_trips_with_summary(written: dict[str, Path], run: SignoffRun) -> None:
     data = json.loads(written["json"].read_text())
+    assert data.pop("schema_version") == SCHEMA_VERSION == 2
     summary = data.pop("summary")
     verdict = {k: data.pop(k) for k in ("verdict", "headline", "failed_gates", "unjudged")}
     expected = run.to_dict()

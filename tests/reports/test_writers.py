@@ -64,7 +64,7 @@ def test_partial_data_zero_devices_nan_and_empty_lists(tmp_path: Path) -> None:
     paths = write_reports(broken, tmp_path / "broken")
     json.loads(paths["json"].read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     manifest = json.loads(paths["manifest"].read_text())
-    assert manifest["models"][1]["quantizedQuality"] is None
+    assert manifest["models"][1]["quantized_quality"] is None
     root = ET.parse(paths["junit"]).getroot()
     names = {c.get("name"): c for c in root.iter("testcase")}
     assert names[f"{FAST}.gates"].find("error") is not None  # a model with no gates is not a pass
