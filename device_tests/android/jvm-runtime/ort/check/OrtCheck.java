@@ -3,6 +3,7 @@
 // test to compare with Python onnxruntime; plus the error paths, the providers and profiling.
 //
 // Usage: java -cp ort-check.jar:ort-jvm.jar:jna.jar OrtCheck <ids.json> <outDir> <model.onnx>...
+//        java -cp ... OrtCheck --version   (prints the loaded library's version, or why it cannot load)
 // Writes <outDir>/report.json and <outDir>/m<i>_t<j>.f32 (model i, text j).
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
@@ -29,6 +30,16 @@ public final class OrtCheck {
     private OrtCheck() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].equals("--version")) {
+            // Loads the library (-Dai.onnxruntime.library or ort-jvm.properties) and prints its version.
+            try {
+                System.out.println(OrtEnvironment.getEnvironment().getVersion());
+            } catch (IllegalStateException e) {
+                System.err.println(e.getMessage());
+                System.exit(1);
+            }
+            return;
+        }
         if (args.length < 3) {
             System.err.println("usage: OrtCheck <ids.json> <outDir> <model.onnx>...");
             System.exit(2);

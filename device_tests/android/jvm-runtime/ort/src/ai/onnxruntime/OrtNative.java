@@ -105,11 +105,17 @@ final class OrtNative {
                     + Native.SIZE_T_SIZE + " bytes)");
         }
         this.libraryPath = libraryPath;
+        if (!new File(libraryPath).isFile()) {
+            throw new OrtException("ai.onnxruntime (JVM): ONNX Runtime library not found: " + libraryPath);
+        }
         NativeLibrary library;
         try {
             library = NativeLibrary.getInstance(libraryPath);
         } catch (UnsatisfiedLinkError e) {
-            throw new OrtException("ai.onnxruntime (JVM): cannot load " + libraryPath + ": " + e.getMessage());
+            // JNA's message repeats the dlopen error on several lines: the second one says why.
+            String[] lines = String.valueOf(e.getMessage()).split("\n");
+            throw new OrtException("ai.onnxruntime (JVM): cannot load " + libraryPath + ": "
+                    + (lines.length > 1 ? lines[1] : lines[0]));
         }
         Pointer base = library.getFunction("OrtGetApiBase").invokePointer(new Object[0]);
         // struct OrtApiBase { const OrtApi* (*GetApi)(uint32_t); const char* (*GetVersionString)(void); }
