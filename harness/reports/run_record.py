@@ -196,7 +196,13 @@ def _manifest_from_v1(data: dict[str, Any]) -> dict[str, Any]:
             if isinstance(model.get("quality"), dict) and "host_quality" not in model:
                 model["host_quality"] = _renamed(model.pop("quality"), EVAL_QUALITY_RENAMES)
             measurements = model.get("devices") if isinstance(model.get("devices"), list) else []
-            model["devices"] = [_model_counts_from_v1(_renamed(m, MANIFEST_MEASUREMENT_RENAMES)) for m in measurements]
+            # v1 measurements did not name the device's ABI.
+            model["devices"] = [
+                {"abi": None, **_model_counts_from_v1(_renamed(m, MANIFEST_MEASUREMENT_RENAMES))}
+                if isinstance(m, dict)
+                else m
+                for m in measurements
+            ]
             model.setdefault("host_quality", {})
             model.setdefault("host_gates", [])
             model.setdefault("host_gates_passed", None)
@@ -213,7 +219,7 @@ def _manifest_from_v1(data: dict[str, Any]) -> dict[str, Any]:
         "created_at": top.get("created_at", ""),
         "harness_version": top.get("harness_version", ""),
         "onnxruntime_version": top.get("onnxruntime_version", ""),
-        "host": top.get("host", {}),
+        "host": top.get("host") or {"python": "", "machine": ""},  # v1 sign-off manifests had none
         "passed": passed,
         "verdict": top.get("verdict", "passed" if passed else "failed"),
         "exit_code": top.get("exit_code", 0 if passed else 1),
