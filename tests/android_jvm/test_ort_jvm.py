@@ -114,6 +114,9 @@ def test_loads_onnxruntime_1_30_and_reads_the_model_io(checked: dict[str, Any], 
         # getValue() (nested arrays), Result.get(0) and createTensor(env, long[][]) agree with the buffers.
         assert model["valueMatchesBuffer"] is True
         assert model["objectTensorMatches"] is True
+        # createSession(byte[]), addConfigEntry and disableProfiling: same output, no profile written.
+        assert model["fromBytesMatches"] is True
+    assert not list(checked["out"].glob("never*"))
 
 
 def test_fp32_matches_python_onnxruntime(checked: dict[str, Any]) -> None:

@@ -149,6 +149,27 @@ public final class OrtCheck {
             bytes.asFloatBuffer().put(values);
             Files.write(new File(out, "m" + index + "_t" + t + ".f32").toPath(), bytes.array());
         }
+        // The other ways in: a session from bytes, with a config entry and profiling switched off.
+        boolean fromBytesMatches;
+        try (OrtSession.SessionOptions more = new OrtSession.SessionOptions()) {
+            more.setIntraOpNumThreads(1);
+            more.addConfigEntry("session.intra_op.allow_spinning", "0");
+            more.enableProfiling(new File(out, "never").getAbsolutePath());
+            more.disableProfiling();
+            try (OrtSession fromBytes = env.createSession(Files.readAllBytes(new File(path).toPath()), more)) {
+                Map<String, OnnxTensor> feeds = feeds(env, fromBytes, texts.get(0), false);
+                try (OrtSession.Result result = fromBytes.run(feeds)) {
+                    float[] first = new float[(int) ((OnnxTensor) result.get(0)).getInfo().getNumElements()];
+                    ((OnnxTensor) result.get(0)).getFloatBuffer().get(first);
+                    byte[] written = Files.readAllBytes(new File(out, "m" + index + "_t0.f32").toPath());
+                    float[] expected = new float[first.length];
+                    ByteBuffer.wrap(written).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(expected);
+                    fromBytesMatches = Arrays.equals(first, expected);
+                } finally {
+                    feeds.values().forEach(OnnxTensor::close);
+                }
+            }
+        }
         Json inputs = new Json();
         for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
             inputs.field(e.getKey(), Arrays.toString(((TensorInfo) e.getValue().getInfo()).getShape()));
@@ -159,7 +180,8 @@ public final class OrtCheck {
                 .raw("inputShapes", inputs.toString())
                 .raw("shapes", Json.strings(shapes))
                 .raw("valueMatchesBuffer", String.valueOf(valueMatchesBuffer))
-                .raw("objectTensorMatches", String.valueOf(objectTensorMatches));
+                .raw("objectTensorMatches", String.valueOf(objectTensorMatches))
+                .raw("fromBytesMatches", String.valueOf(fromBytesMatches));
         session.close();
         return model.toString();
     }

@@ -26,8 +26,9 @@ final class OrtNative {
     static final int API_VERSION = 30;
     static final String SUPPORTED_VERSION_PREFIX = "1.30.";
 
-    // Slots in struct OrtApi (onnxruntime_c_api.h). All but the last two are in the frozen
-    // "Version 1" block or shortly after it; the header's rule "add new functions at the end" keeps them.
+    // Slots in struct OrtApi (onnxruntime_c_api.h, counted on 1.29.0's header; README.md says how and
+    // how it was cross-checked). All are inside API version 12 (slots 0..218), frozen since ORT 1.12:
+    // OrtApi is append-only, so later releases keep them.
     static final int GET_ERROR_CODE = 1;
     static final int GET_ERROR_MESSAGE = 2;
     static final int CREATE_ENV = 3;
