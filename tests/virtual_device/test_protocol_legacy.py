@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from pathlib import Path
 
 from tests.virtual_device.rawhost import Raw
@@ -97,6 +98,11 @@ def test_legacy_shell_echo_and_stdin(virtual_device: VirtualDeviceHandle) -> Non
     host.write(mine, theirs, b"first ")
     host.write(mine, theirs, b"second")
     host.close_first(mine, theirs)
+    # cat writes each payload as it comes; the last one may land just after the CLSE exchange.
+    target = virtual_device.host_path("/sdcard/from-stdin.txt")
+    deadline = time.monotonic() + 10
+    while target.read_bytes() != b"first second" and time.monotonic() < deadline:
+        time.sleep(0.02)
     mine, theirs = host.open("shell:cat /sdcard/from-stdin.txt")
     assert host.read_until_close(mine, theirs) == b"first second"
     host.close()

@@ -6,7 +6,11 @@ each other."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import os
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -15,6 +19,7 @@ from tests.virtual_device.test_protocol_legacy import LegacyHost
 from virtual_device import device as device_mod
 from virtual_device.host import DeviceHost, VirtualDeviceHandle
 from virtual_device.services.shell_service import STDIN_BUFFER, ShellIO
+from virtual_device.testing.pytest_plugin import AdbServer
 from virtual_device.transport import connection
 from virtual_device.transport import protocol as p
 from virtual_device.transport.streams import MAX_QUEUED_WRITES, Stream
@@ -166,3 +171,32 @@ def test_stopping_a_device_twice_is_immediate(tmp_path) -> None:
         dev.stop()  # the DeviceHost's close stops it again: no wait on a stopped loop
     with pytest.raises(RuntimeError, match="stopped"):
         dev.call(_thread_id())
+
+
+def test_a_hash_that_blocks_leaves_the_device_answering(
+    adb_server: AdbServer, virtual_device: VirtualDeviceHandle
+) -> None:
+    """sha256sum reads on the device's worker thread: while it is stuck reading (a FIFO nobody
+    writes yet), the same device, on the same event loop, still answers `adb shell echo`."""
+    fifo = virtual_device.host_path("/sdcard/fifo")
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    cli = [adb_server.adb_path, "-P", str(adb_server.port), "-s", virtual_device.serial, "shell"]
+    hashing = subprocess.Popen([*cli, "sha256sum /sdcard/fifo"], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        released = False
+        for _ in range(3):
+            res = adb_server.run("-s", virtual_device.serial, "shell", "echo answered", timeout=20)
+            assert res.stdout == "answered\n"
+        assert hashing.poll() is None  # still blocked in its read
+        with open(fifo, "wb") as fh:  # opens once the device's reader has it open
+            fh.write(b"abc")
+        released = True
+        out, _ = hashing.communicate(timeout=30)
+        assert out.decode() == f"{hashlib.sha256(b'abc').hexdigest()}  /sdcard/fifo\n"
+    finally:
+        if not released:
+            with contextlib.suppress(OSError):  # unblock a reader, if there is one, before the device stops
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        hashing.kill()
+        hashing.wait(10)

@@ -4,8 +4,10 @@ registry and whole command lines run by a ShellSession over a sandbox in tmp_pat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +17,8 @@ from virtual_device.shell.commands import COMMANDS, basic
 from virtual_device.shell.interpreter import CommandTable, ShellSession, reads_stdin, tokenize
 from virtual_device.shell.registry import split_flags
 from virtual_device.storage import Storage
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +32,9 @@ class FakeDevice:
     @property
     def props(self) -> dict[str, str]:
         return self.config.props("fake-serial")
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)  # off the loop, as VirtualDevice does
 
 
 @pytest.fixture
@@ -95,7 +102,9 @@ def test_every_command_is_registered() -> None:
     }
     assert COMMANDS.names() == expected
     # Commands that await are dispatched without the DeviceOSError wrapper of plain ones.
-    assert set(COMMANDS.coroutines) == {"sleep", "run-as", "am", "logcat", "exec", "pm", "cmd"}
+    assert set(COMMANDS.coroutines) == {"sleep", "run-as", "am", "logcat", "exec", "pm", "cmd", "cat"}
+    # File-heavy plain commands run on the device's worker thread, off the event loop.
+    assert COMMANDS.blocking == {"sha256sum", "sha1sum", "md5sum", "wc", "grep", "head", "tail", "cut", "cp", "find"}
 
 
 def test_lists_pipelines_and_status(device: FakeDevice) -> None:

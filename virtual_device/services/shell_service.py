@@ -92,11 +92,15 @@ class ShellIO:
         self.stdin.clear()
         return data
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncIterator[bytes]:
         """Stdin as it arrives, each piece drained as it is taken (so flow control stays bounded),
         until EOF: for a filter that streams (`printf foo | adb shell -x cat` prints foo at once).
-        A host CLSE meanwhile is the EOF."""
+        From this call on, a host CLSE is the EOF (adb 29 sends its last WRTE and CLSE at once,
+        maybe while the command still opens its redirect target)."""
         self.stream.drain_on_close = True
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
         try:
             while True:
                 self._changed.clear()
@@ -158,8 +162,8 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
         if command.strip():
             # Filters without a file operand (cat, sha256sum, wc, grep...) read the client's stdin.
             session.stdin_source = io.read_all
-            # For a streaming filter, once the interpreter takes it (ShellSession does not yet).
-            session.stdin_chunks = io.chunks  # type: ignore[attr-defined]
+            # A streaming filter (cat) takes it piece by piece as it arrives instead.
+            session.stdin_chunks = io.chunks
             code = await session.run(command)
         else:
             # No command: a script on stdin (no pty, no prompt), each line run as it arrives.

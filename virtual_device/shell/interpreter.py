@@ -7,13 +7,14 @@ from __future__ import annotations
 import errno
 import posixpath
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from virtual_device.context import DeviceContext
 from virtual_device.storage import DeviceOSError, Storage
 
 Sink = Callable[[bytes], Awaitable[None]]
+StdinChunks = Callable[[], AsyncIterator[bytes]]
 OPERATORS = {";", "&&", "||", "|", "&"}
 REDIRECTS = {">", ">>", "<", ">&", "2>", "2>>", "&>"}
 
@@ -29,6 +30,9 @@ class Ctx:
     def __init__(self, session: ShellSession, stdin: bytes, sink: Sink | None, err_sink: Sink | None) -> None:
         self.session = session
         self.stdin = stdin
+        # The client's stdin as it arrives, for a streaming filter (STREAMING_FILTERS) that is the
+        # first stage of a pipeline; `stdin` is then empty.
+        self.stdin_chunks: AsyncIterator[bytes] | None = None
         self.stdout = bytearray()
         self.stderr = bytearray()
         self._sink = sink
@@ -47,6 +51,36 @@ class Ctx:
         if self._err_sink is not None and self.stderr:
             data, self.stderr = bytes(self.stderr), bytearray()
             await self._err_sink(data)
+
+
+class FileSink:
+    """Where a command's stdout goes under `> path` / `>> path`: each flush is appended on the
+    device's worker thread; a failure (storage full) is reported once and sets `failed`."""
+
+    def __init__(self, session: ShellSession, path: str) -> None:
+        self.session = session
+        self.path = path
+        self.failed = False
+
+    def write(self, data: bytes, mode: str) -> None:
+        storage = self.session.storage
+        host = storage.writable(self.path, self.session.cwd)
+        with storage.reservation() as res:
+            res.grow(len(data), self.path)
+            with open(host, mode) as fh:
+                fh.write(data)
+
+    async def report(self, exc: OSError) -> None:
+        self.failed = True
+        await self.session.write_err(f"/system/bin/sh: can't create {self.path}: {exc.strerror}\n".encode())
+
+    async def __call__(self, data: bytes) -> None:
+        if self.failed or self.path == "/dev/null":
+            return
+        try:
+            await self.session.device.run_blocking(self.write, data, "ab")
+        except OSError as exc:
+            await self.report(exc)
 
 
 def tokenize(command: str) -> list[str]:
@@ -84,6 +118,9 @@ class ShellSession:
         # Exactly n bytes of stdin without waiting for EOF (`cmd package install -S SIZE` over exec:,
         # whose host never closes its side); None where the service does not offer it.
         self.stdin_exactly: Callable[[int], Awaitable[bytes]] | None = None
+        # Stdin piece by piece as it arrives, for a streaming filter: `printf foo | adb shell -x cat`
+        # prints foo at once (the v1 host never sends an EOF), `cat > f` writes as data comes.
+        self.stdin_chunks: StdinChunks | None = None
         self.env = {
             "EXTERNAL_STORAGE": "/sdcard",
             "ANDROID_DATA": "/data",
@@ -146,14 +183,20 @@ class ShellSession:
                 stages[-1].append(tok)
         stdin = b""
         status = 0
-        if self.stdin_source is not None and reads_stdin(stages[0]):
-            stdin = await self.stdin_source()
+        chunks: AsyncIterator[bytes] | None = None
+        if reads_stdin(stages[0]):
+            if self.stdin_chunks is not None and stages[0][0] in STREAMING_FILTERS:
+                chunks = self.stdin_chunks()  # taken now, before anything awaits
+            elif self.stdin_source is not None:
+                stdin = await self.stdin_source()
         for i, stage in enumerate(stages):
             last = i == len(stages) - 1
-            status, stdin = await self.run_simple(stage, stdin, to_stream=last)
+            status, stdin = await self.run_simple(stage, stdin, to_stream=last, chunks=chunks if i == 0 else None)
         return status
 
-    async def run_simple(self, tokens: list[str], stdin: bytes, *, to_stream: bool) -> tuple[int, bytes]:
+    async def run_simple(
+        self, tokens: list[str], stdin: bytes, *, to_stream: bool, chunks: AsyncIterator[bytes] | None = None
+    ) -> tuple[int, bytes]:
         argv: list[str] = []
         out_file: tuple[str, bool] | None = None
         err_to_out = False
@@ -190,9 +233,16 @@ class ShellSession:
             i += 1
         streaming = to_stream and out_file is None
         sink = self.write_out if streaming else None
+        if out_file is not None and argv:
+            # Like sh: the file is created (or truncated) before the command runs, and what the
+            # command flushes is appended as it comes (a streaming `cat > f` never holds it all).
+            sink = await self._file_sink(out_file)
+            if sink is None:
+                return 1, b""
         ctx = Ctx(
             self, stdin, sink, None if err_null else (self.write_out if err_to_out and streaming else self.write_err)
         )
+        ctx.stdin_chunks = chunks
         if not argv:
             return 0, b""
         try:
@@ -207,24 +257,20 @@ class ShellSession:
             ctx.stderr.clear()
         await ctx.flush()
         if out_file is not None:
-            code = await self._redirect(out_file, bytes(ctx.stdout), code)
-            return code, b""
+            return (1 if isinstance(sink, FileSink) and sink.failed else code), b""
         return code, bytes(ctx.stdout)
 
-    async def _redirect(self, target: tuple[str, bool], data: bytes, code: int) -> int:
-        path, append = target
-        if path == "/dev/null":
-            return code
-        try:
-            host = self.storage.writable(path, self.cwd)
-            with self.storage.reservation() as res:
-                res.grow(len(data), path)
-                with open(host, "ab" if append else "wb") as fh:
-                    fh.write(data)
-        except OSError as exc:
-            await self.write_err(f"/system/bin/sh: can't create {path}: {exc.strerror}\n".encode())
-            return 1
-        return code
+    async def _file_sink(self, target: tuple[str, bool]) -> FileSink | None:
+        """A sink appending to the redirect target, created (or truncated) now; None, after the
+        shell's error, when it cannot be."""
+        sink = FileSink(self, target[0])
+        if target[0] != "/dev/null":
+            try:
+                await self.device.run_blocking(sink.write, b"", "ab" if target[1] else "wb")
+            except OSError as exc:
+                await sink.report(exc)
+                return None
+        return sink
 
     async def dispatch(self, argv: list[str], ctx: Ctx) -> int:
         name = argv[0]
@@ -242,6 +288,9 @@ class ShellSession:
             )
             return 127
         try:
+            if name in self.commands.blocking:
+                # File-heavy: on the device's worker thread, so the loop keeps serving other streams.
+                return await self.device.run_blocking(sync_func, self, ctx, argv[1:])
             return sync_func(self, ctx, argv[1:])
         except DeviceOSError as exc:
             ctx.err(f"{name}: {exc}\n")
@@ -257,6 +306,8 @@ class ShellSession:
 
 STDIN_FILTERS = {"cat": 0, "sha256sum": 0, "sha1sum": 0, "md5sum": 0, "wc": 0, "grep": 1}
 STDIN_FILTERS.update({"head": 0, "tail": 0, "cut": 0})
+# Filters that take stdin piece by piece (Ctx.stdin_chunks) instead of all of it at EOF.
+STREAMING_FILTERS = {"cat"}
 # Options whose value is the next word, not a file operand.
 VALUE_OPTIONS = {"head": {"-n", "-c"}, "tail": {"-n", "-c"}, "cut": {"-d", "-f", "-c", "-b"}}
 
@@ -290,11 +341,15 @@ class CommandTable:
     def __init__(self) -> None:
         self.sync: dict[str, CommandFn] = {}
         self.coroutines: dict[str, AsyncCommandFn] = {}
+        # Plain commands run off the event loop (DeviceContext.run_blocking): file-heavy ones.
+        self.blocking: set[str] = set()
 
-    def command(self, *names: str) -> Callable[[CommandFn], CommandFn]:
+    def command(self, *names: str, blocking: bool = False) -> Callable[[CommandFn], CommandFn]:
         def deco(fn: CommandFn) -> CommandFn:
             for n in names:
                 self.sync[n] = fn
+                if blocking:
+                    self.blocking.add(n)
             return fn
 
         return deco

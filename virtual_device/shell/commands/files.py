@@ -183,7 +183,7 @@ def cmd_mv(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     return status
 
 
-@command("cp")
+@command("cp", blocking=True)
 def cmd_cp(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     import shutil
 

@@ -60,7 +60,7 @@ def _matches(tests: list[tuple[str, str]], device_path: str, host: Path) -> bool
     return True
 
 
-@command("find")
+@command("find", blocking=True)
 def cmd_find(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     try:
         starts, tests, maxdepth, mindepth = _find_tests(args)

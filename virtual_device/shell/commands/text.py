@@ -1,5 +1,6 @@
 """cat, sha256sum, sha1sum, md5sum, wc, grep, head, tail, cut: read their file operands, or stdin without any
-(interpreter.STDIN_FILTERS lists them for shell v2 stdin)."""
+(interpreter.STDIN_FILTERS lists them; cat streams stdin as it arrives). They read whole files, so
+they run on the device's worker thread (blocking=True), never on the event loop."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import errno
 import hashlib
 
 from virtual_device.shell.interpreter import CommandFn, Ctx, ShellSession
-from virtual_device.shell.registry import command, path_error, split_flags
+from virtual_device.shell.registry import async_command, command, path_error, split_flags
 from virtual_device.storage import DeviceOSError
 
 
@@ -30,9 +31,19 @@ def _read_inputs(s: ShellSession, ctx: Ctx, tool: str, paths: list[str]) -> list
     return out
 
 
-@command("cat")
-def cmd_cat(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
+@async_command("cat")
+async def cmd_cat(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     _, paths = split_flags(args, "uvAet")
+    if ctx.stdin_chunks is not None and paths in ([], ["-"]):
+        # Stdin as it arrives: each piece goes out at once (a v1 host never sends EOF).
+        async for chunk in ctx.stdin_chunks:
+            ctx.out(chunk)
+            await ctx.flush()
+        return 0
+    return await s.device.run_blocking(_cat, s, ctx, paths)
+
+
+def _cat(s: ShellSession, ctx: Ctx, paths: list[str]) -> int:
     status = 0
     for _path, data in _read_inputs(s, ctx, "cat", paths):
         if data is None:
@@ -46,22 +57,32 @@ def _hash_cmd(algo: str) -> CommandFn:
     def run(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
         _, paths = split_flags(args, "bc")
         status = 0
-        for path, data in _read_inputs(s, ctx, f"{algo}sum", paths):
-            if data is None:
-                status = 1
-            else:
-                ctx.out(f"{hashlib.new(algo, data).hexdigest()}  {path}\n")
+        for path in paths or ["-"]:
+            if path == "-":
+                ctx.out(f"{hashlib.new(algo, ctx.stdin).hexdigest()}  -\n")
+                continue
+            try:
+                host = s._host(path)
+                if host.is_dir():
+                    raise DeviceOSError(errno.EISDIR, path)
+                with open(host, "rb") as fh:
+                    # Piecewise: a 100 MB file is never held in memory (hashlib drops the GIL).
+                    digest = hashlib.file_digest(fh, algo).hexdigest()
+            except OSError as exc:
+                status = path_error(ctx, f"{algo}sum", exc, path)
+                continue
+            ctx.out(f"{digest}  {path}\n")
         return status
 
     return run
 
 
-command("sha256sum")(_hash_cmd("sha256"))
-command("sha1sum")(_hash_cmd("sha1"))
-command("md5sum")(_hash_cmd("md5"))
+command("sha256sum", blocking=True)(_hash_cmd("sha256"))
+command("sha1sum", blocking=True)(_hash_cmd("sha1"))
+command("md5sum", blocking=True)(_hash_cmd("md5"))
 
 
-@command("wc")
+@command("wc", blocking=True)
 def cmd_wc(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     flags, paths = split_flags(args, "lcw")
     status = 0
@@ -76,7 +97,7 @@ def cmd_wc(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     return status
 
 
-@command("grep")
+@command("grep", blocking=True)
 def cmd_grep(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     import re
 
@@ -153,12 +174,12 @@ def _head_tail(tool: str, s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     return status
 
 
-@command("head")
+@command("head", blocking=True)
 def cmd_head(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     return _head_tail("head", s, ctx, args)
 
 
-@command("tail")
+@command("tail", blocking=True)
 def cmd_tail(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     return _head_tail("tail", s, ctx, args)
 
@@ -175,7 +196,7 @@ def _ranges(spec: str) -> list[tuple[int, int]]:
     return out
 
 
-@command("cut")
+@command("cut", blocking=True)
 def cmd_cut(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     delim, fields, chars, only_delimited, paths = "\t", None, None, False, []
     it = iter(args)
