@@ -27,11 +27,21 @@ for tool in java javac jar npm; do
 done
 [ -f "$JNA" ] || { log "error: JNA not found at $JNA (Debian package libjna-java; make system-deps)"; exit 1; }
 
+# One build at a time (build.sh and the tests both call this script): the others wait, then see the stamp.
+mkdir -p "$ANDROID/.tools"
+if command -v flock >/dev/null; then exec 9>"$ANDROID/.tools/.build-ort.lock"; flock 9; fi
+
 installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PKG/package.json" 2>/dev/null | head -1; }
 if [ "$(installed_version)" != "$ORT_VERSION" ]; then
     mkdir -p "$TOOLS"
-    npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
-        "onnxruntime-node@$ORT_VERSION" >&2
+    # Quiet on success (one line in all); npm's output is shown only if the install fails.
+    NPM_LOG="$(mktemp)"
+    if ! npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
+        "onnxruntime-node@$ORT_VERSION" >"$NPM_LOG" 2>&1; then
+        cat "$NPM_LOG" >&2; rm -f "$NPM_LOG"
+        log "error: npm install onnxruntime-node@$ORT_VERSION into $TOOLS failed"; exit 1
+    fi
+    rm -f "$NPM_LOG"
     [ "$(installed_version)" = "$ORT_VERSION" ] || { log "error: onnxruntime-node $ORT_VERSION not installed in $TOOLS"; exit 1; }
 fi
 
