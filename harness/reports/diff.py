@@ -28,7 +28,7 @@ def _flat(prefix: str, data: Any, out: dict[str, Any]) -> None:
 
 
 def _model_figures(model: dict[str, Any], blocks: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"model_id": model.get("model_id")}  # present even when nothing else is
     for key in ("sha256", "size_bytes", "preset", "passed", "error"):
         if key in model:
             out[key] = model[key]

@@ -22,7 +22,7 @@ from harness.reports.run_record import load_signoff
 from harness.reports.writers import write_reports
 from harness.signoff.baseline import Baseline
 from harness.signoff.pipeline import deploy_test
-from tests.helpers import deploy_test_args, run_cli
+from tests.helpers import deploy_test_args, run_cli, validate_report
 
 MODEL = "AVA-ONX-384-FAST-INT8"
 CHROMIUM = "/usr/bin/chromium"
@@ -88,7 +88,9 @@ def runs(devices, adb_server, model_file, registry, tmp_path_factory) -> dict[st
 
 
 def _doc(directory: Path) -> dict[str, Any]:
-    return json.loads((directory / "signoff.json").read_text())
+    """A run's signoff.json, held to schemas/ (the module's runs are not under a test's tmp_path)."""
+    validate_report(directory / "manifest.json")
+    return validate_report(directory / "signoff.json")
 
 
 def test_a_run_against_its_own_recipe_passes_and_records_the_comparison(runs):
