@@ -67,10 +67,32 @@ def checked(
     out = tmp_path_factory.mktemp("ort-jvm")
     (out / "ids.json").write_text(json.dumps(ids))
     paths = [model_file(model_id) for model_id in MODELS]
-    result = java("OrtCheck", out / "ids.json", out, *paths)
+    result = java("OrtCheck", out / "ids.json", out, *paths, write_float16_model(out / "float16.onnx"))
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     return {"report": report, "ids": ids, "paths": paths, "out": out}
+
+
+def write_float16_model(path: Path) -> Path:
+    """input_ids [1, n] -> float16 [2, n]: the ids (normal values up to 30522, rounded) and -ids * 1e-7
+    (negative subnormals), for getFloatBuffer()/getValue()'s float16 widening."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    scale = numpy_helper.from_array(np.array([[1.0], [-1e-7]], dtype=np.float32), "scale")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["input_ids"], ["ids_f32"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["ids_f32", "scale"], ["scaled"]),
+            helper.make_node("Cast", ["scaled"], ["halves"], to=TensorProto.FLOAT16),
+        ],
+        "float16_out",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "sequence"])],
+        [helper.make_tensor_value_info("halves", TensorProto.FLOAT16, [2, "sequence"])],
+        initializer=[scale],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
 
 
 def host_embeddings(path: Path, ids: list[list[int]]) -> list[np.ndarray]:
@@ -106,7 +128,8 @@ def test_loads_onnxruntime_1_30_and_reads_the_model_io(checked: dict[str, Any], 
     assert report["version"] == "1.30.0"
     assert f"library={report['library']}" in ort_jvm.read_text().splitlines()
     assert "CPUExecutionProvider" in report["providers"]
-    for model in report["models"]:
+    assert len(report["models"]) == len(MODELS) + 1
+    for model in report["models"][: len(MODELS)]:
         assert model["inputNames"] == ["input_ids", "attention_mask", "token_type_ids"]
         assert model["outputNames"] == ["sentence_embedding"]
         assert model["inputShapes"]["input_ids"] == "[-1, -1]"  # symbolic batch and sequence
@@ -130,6 +153,18 @@ def test_int8_matches_python_onnxruntime_within_the_parity_gate(checked: dict[st
     values, worst = cosines(checked, 1)
     print(f"INT8 JVM ORT 1.30 vs Python ORT 1.32: min cosine {min(values):.8f}, max |diff| {worst:.3g}")
     assert min(values) >= ParityGates().min_parity_cosine
+
+
+def test_float16_outputs_widen_to_float(checked: dict[str, Any]) -> None:
+    model = checked["report"]["models"][len(MODELS)]
+    index = len(MODELS)
+    assert model["valueMatchesBuffer"] is True and model["fromBytesMatches"] is True
+    for t, row in enumerate(checked["ids"]):
+        ids = np.array(row, dtype=np.float32)
+        expected = (np.stack([ids, ids * np.float32(-1e-7)])).astype(np.float16).astype(np.float32).ravel()
+        got = np.fromfile(checked["out"] / f"m{index}_t{t}.f32", dtype="<f4")
+        assert model["shapes"][t] == f"[2, {len(row)}]"
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_errors_carry_the_c_api_message(checked: dict[str, Any]) -> None:
