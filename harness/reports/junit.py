@@ -1,11 +1,21 @@
 """junit.xml: a suite per device, a `host` suite, one test case per (model, gate). A device that
 errored or was interrupted, a model that could not be judged (its `error`) or has no gates, an
 interrupted run and a run without devices are errors, so CI never reads them as green. The run is
-read through `sanitized`, so no device value can make this raise."""
+read through `sanitized`, so no device value can make this raise.
+
+So CI history lines up across runs: a device's classname and suite name come from its model and
+ABI (`device_class`), never its serial (a virtual device's serial carries a random port); two
+devices of one model in a run are told apart by their order (`_2`). The suite's name stays the
+device's label (serial and model), for people. Every suite and test case has
+a `time` (a gate is judged, not timed: 0; a device suite takes the device's wall time). Suite
+properties carry what a result depends on: each model's sha256, the host's and the device's ONNX
+Runtime versions, and the app and test APK versions when the device reported them."""
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
+from collections import Counter
 
 import junit_xml
 
@@ -21,6 +31,7 @@ from harness.reports.formatting import (
 )
 from harness.reports.sanitize import sanitized
 from harness.reports.verdict import verdict_of
+from harness.signoff.health import APP_VERSION_KEY, TEST_APK_VERSION_KEY
 from harness.signoff.results import DeviceRun, ModelOnDevice, SignoffRun
 
 
@@ -28,6 +39,11 @@ def render_junit(run: SignoffRun) -> str:
     """JUnit XML: a suite per device, a `host` suite, one test case per (model, gate)."""
     run = sanitized(run)
     suites: list[junit_xml.TestSuite] = []
+    run_props = {
+        "run_id": run.run_id,
+        "harness_version": run.harness_version,
+        "host_ort_version": run.onnxruntime_version,
+    }
     if run.interrupted:
         case = junit_xml.TestCase("interrupted", classname="ava_harness.run")
         case.add_error_info(message=verdict_of(run).headline, error_type="Interrupted")
@@ -38,19 +54,39 @@ def render_junit(run: SignoffRun) -> str:
             cases += [_gate_case(model.model_id, gate, "ava_harness.host") for gate in model.gates]
             if not model.gates:
                 cases.append(_missing_gates_case(model.model_id, "ava_harness.host"))
-        suites.append(junit_xml.TestSuite("host", cases, timestamp=run.created_at, package="ava_harness"))
-    for device in run.devices:
-        suites.append(_device_suite(run, device))
+        props = {**run_props, **{f"model.{m.model_id}.sha256": m.sha256 for m in run.models}}
+        suites.append(
+            junit_xml.TestSuite("host", cases, timestamp=run.created_at, package="ava_harness", properties=props)
+        )
+    for device, name in zip(run.devices, device_classes(run.devices), strict=True):
+        suites.append(_device_suite(run, device, name, run_props))
     if not run.devices:
         # run.passed is False without devices; an empty report would let CI go green regardless.
         case = junit_xml.TestCase("devices", classname="ava_harness.run")
         case.add_error_info(message="no devices ran", error_type="NoDevices")
         suites.append(junit_xml.TestSuite("run", [case], timestamp=run.created_at, package="ava_harness"))
-    return junit_xml.to_xml_report_string(suites, encoding="utf-8")
+    return _with_times(junit_xml.to_xml_report_string(suites, encoding="utf-8"), run)
 
 
-def _device_suite(run: SignoffRun, device: DeviceRun) -> junit_xml.TestSuite:
-    classname = f"ava_harness.{_sanitise(device.serial)}"
+def device_class(device: DeviceRun) -> str:
+    """A device's name in CI history: its model and ABI (`Pixel_7_arm64_v8a`), never its serial."""
+    parts = [_sanitise(p) for p in (device.model_name, device.props.get(PROP_ABI, "")) if as_text(p).strip()]
+    return "_".join(parts) or "unknown_device"
+
+
+def device_classes(devices: list[DeviceRun]) -> list[str]:
+    """`device_class` of each device in run order; the second of one model and ABI gets `_2`."""
+    seen: Counter[str] = Counter()
+    names = []
+    for device in devices:
+        name = device_class(device)
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return names
+
+
+def _device_suite(run: SignoffRun, device: DeviceRun, name: str, run_props: dict[str, str]) -> junit_xml.TestSuite:
+    classname = f"ava_harness.{name}"
     cases: list[junit_xml.TestCase] = []
     elapsed = as_finite(device.seconds) or None
     for model in device.models:
@@ -83,16 +119,39 @@ def _device_suite(run: SignoffRun, device: DeviceRun) -> junit_xml.TestSuite:
         "release": device.props.get(PROP_RELEASE, ""),
         "server": device.server,
         "status": device.status,
-        "run_id": run.run_id,
+        "device_class": name,
+        **run_props,
+        "device_ort_version": ", ".join(sorted({m.ort_version for m in device.models if m.ort_version})),
+        **{f"model.{m.model_id}.sha256": m.sha256 for m in device.models},
     }
+    for key in (APP_VERSION_KEY, TEST_APK_VERSION_KEY):
+        if device.health.get(key):
+            props[key] = device.health[key]
     return junit_xml.TestSuite(
         device_label(device),
         cases,
         hostname=device.serial,
         timestamp=run.created_at,
         package="ava_harness",
-        properties={k: str(v) for k, v in props.items()},
+        properties={k: as_text(v) for k, v in props.items()},
     )
+
+
+def _with_times(xml: str, run: SignoffRun) -> str:
+    """junit_xml leaves `time` off a case that took 0 s, and sums a suite's cases: every case gets
+    one (0 when it was not timed) and a device suite the device's wall time."""
+    root = ET.fromstring(xml.encode("utf-8"))
+    seconds = {name: as_finite(d.seconds) for d, name in zip(run.devices, device_classes(run.devices), strict=True)}
+    for suite in root.iter("testsuite"):
+        for case in suite.iter("testcase"):
+            case.set("time", f"{float(case.get('time') or 0.0):.6f}")
+        prop = suite.find("properties/property[@name='device_class']")
+        wall = seconds.get(prop.get("value") or "") if prop is not None else None
+        total = sum(float(c.get("time") or 0.0) for c in suite.iter("testcase"))
+        suite.set("time", f"{max(wall or 0.0, total):.6f}")
+    root.set("time", f"{sum(float(s.get('time') or 0.0) for s in root.iter('testsuite')):.6f}")
+    ET.indent(root, space="\t")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _gate_case(model_id: str, gate: Gate, classname: str) -> junit_xml.TestCase:
@@ -123,5 +182,5 @@ def _missing_gates_case(model_id: str, classname: str) -> junit_xml.TestCase:
 
 
 def _sanitise(name: str) -> str:
-    # JUnit consumers split classnames on dots, so a serial such as 127.0.0.1:5555 must lose them.
+    # JUnit consumers split classnames on dots, so a name such as "Pixel 7.1" must lose them.
     return re.sub(r"[^A-Za-z0-9_]", "_", as_text(name))[:200] or "unknown"

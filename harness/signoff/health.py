@@ -13,6 +13,13 @@ from harness.signoff.options import DeployOptions
 from harness.signoff.plan import HostPlan
 from harness.signoff.results import DeviceRun
 
+# DeviceRun.health keys for the installed app's and test APK's versions ("versionName (versionCode)"),
+# read when the packages are checked; the JUnit report's properties carry them.
+APP_VERSION_KEY = "app_version"
+TEST_APK_VERSION_KEY = "test_apk_version"
+_VERSION_NAME = re.compile(r"^\s*versionName=(\S+)", re.MULTILINE)
+_VERSION_CODE = re.compile(r"\bversionCode=(\d+)")
+
 
 def _battery_celsius(device: Device) -> float | None:
     text = device.shell(["dumpsys", "battery"]).stdout
@@ -67,3 +74,15 @@ def health_check(device: Device, plan: HostPlan, options: DeployOptions, record:
                 f"test package not installed: no instrumentation {component} "
                 f"(install the app's androidTest APK; see device_tests/android/README.md)",
             )
+        for key, package in ((APP_VERSION_KEY, options.app_package), (TEST_APK_VERSION_KEY, options.test_package)):
+            record.health[key] = package_version(device, package)
+
+
+def package_version(device: Device, package: str) -> str | None:
+    """An installed package's "versionName (versionCode)" from `dumpsys package`; None when the
+    device does not say (not installed, another dumpsys format)."""
+    listing = device.shell(["dumpsys", "package", package]).stdout
+    name, code = _VERSION_NAME.search(listing), _VERSION_CODE.search(listing)
+    if name is None:
+        return None
+    return f"{name.group(1)} ({code.group(1)})" if code else name.group(1)

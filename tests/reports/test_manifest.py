@@ -78,7 +78,7 @@ def _config(variant: str, retention: object) -> dict:
 
 def test_model_config_is_chapter_28a7_shape() -> None:
     config = _config("INT8", 0.99612345678)
-    assert list(config) == CORE_KEYS
+    assert list(config)[: len(CORE_KEYS)] == CORE_KEYS
     assert config["path"] == "/m.onnx"
     assert (config["is_quantized"], config["quantization_type"]) == (True, "INT8")
     assert (config["baseline_quality"], config["quantized_quality"]) == (1.0, 0.996123)

@@ -37,6 +37,17 @@ def test_signoff_passes_on_a_virtual_device(virtual_devices, options):
         "test3_cosine_vs_fp32": True,
     }
     assert record.instrumentation["session_code"] == -1
+    # the app's and test APK's versions (dumpsys package) for the JUnit properties; classnames from
+    # the device model and ABI, not the serial with its random port
+    from harness.reports.junit import render_junit
+    from harness.signoff.health import APP_VERSION_KEY, TEST_APK_VERSION_KEY
+
+    assert re.fullmatch(r"\S+ \(\d+\)", record.health[APP_VERSION_KEY] or ""), record.health
+    assert re.fullmatch(r"\S+ \(\d+\)", record.health[TEST_APK_VERSION_KEY] or ""), record.health
+    junit = render_junit(run)
+    assert f'name="{APP_VERSION_KEY}" value="{record.health[APP_VERSION_KEY]}"' in junit
+    classnames = set(re.findall(r'classname="([^"]+)"', junit))
+    assert classnames and not any(device.serial.split(":")[-1] in c for c in classnames - {"ava_harness.host"})
     # progress: the push in MB with its rate, the instrumentation as k/N tests (N = 6 checks x 1 model)
     push = [
         line for line in lines if re.fullmatch(rf".* push: {MODEL} [0-9.]+/[0-9.]+ MB \(\d+%\)( [0-9.]+ MB/s)?", line)
