@@ -127,14 +127,19 @@ class DeviceConfig:
             "ro.product.device": self.device,
             "ro.build.version.sdk": str(self.sdk),
             "ro.build.version.release": self.release,
-            "ro.build.type": "userdebug",
+            # A user build, as root:/remount: answer ("adbd cannot run as root in production builds").
+            "ro.build.type": "user",
+            "ro.build.tags": "release-keys",
+            "ro.build.fingerprint": (
+                f"{self.manufacturer.lower()}/{self.product}/{self.device}:{self.release}/AVA1.0/1:user/release-keys"
+            ),
             "ro.build.characteristics": "default",
             "ro.product.cpu.abi": self.abi,
             "ro.product.cpu.abilist": self.abi,
             "ro.serialno": serial,
             "ro.boot.serialno": serial,
-            "ro.debuggable": "1",
-            "ro.secure": "0",
+            "ro.debuggable": "0",
+            "ro.secure": "1",
             "sys.boot_completed": "1",
             "dev.bootcomplete": "1",
             "persist.sys.timezone": "UTC",

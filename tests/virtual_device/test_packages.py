@@ -123,7 +123,8 @@ def test_install_registers_package_version_and_instrumentation(
     for apk in (app, tests):
         res = adb(adb_server, dev, "install", str(apk))
         assert res.returncode == 0, res.stdout + res.stderr
-        assert "Success" in res.stdout
+        # The device advertises `cmd`: adb streams the APK to `cmd package install -S SIZE`.
+        assert res.stdout.splitlines() == ["Performing Streamed Install", "Success"]
     listed = adb(adb_server, dev, "shell", "pm", "list", "packages").stdout.splitlines()
     assert {"package:com.example.demo", "package:com.example.demo.test"} <= set(listed)
     instr = adb(adb_server, dev, "shell", "pm list instrumentation").stdout
@@ -135,7 +136,7 @@ def test_install_registers_package_version_and_instrumentation(
     dump = adb(adb_server, dev, "shell", "dumpsys package com.example.demo").stdout
     assert "Package [com.example.demo]" in dump and "versionCode=7 minSdk=24 targetSdk=34" in dump
     assert "versionName=7.0" in dump
-    # The pushed copy is gone (adb removes it), the app data directories exist.
+    # Nothing was left in /data/local/tmp; the app data directories exist.
     assert adb(adb_server, dev, "shell", "ls /data/local/tmp").stdout == ""
     assert adb(adb_server, dev, "shell", "ls -d /sdcard/Android/data/com.example.demo").returncode == 0
     # Not bound to a Python entry: the runner class cannot be loaded, as when the APK lacks it.
@@ -152,6 +153,17 @@ def test_installed_instrumentation_runs_the_entry_bound_to_its_package(
     assert adb(adb_server, dev, "install", "-r", "-t", str(tests)).returncode == 0
     out = adb(adb_server, dev, "shell", f"am instrument -w -r com.example.demo.test/{RUNNER}").stdout
     assert "OK (1 test)" in out and "INSTRUMENTATION_CODE: -1" in out
+
+
+def test_pushed_apk_installs_with_pm_as_adb_without_cmd_does(
+    adb_server: AdbServer, virtual_device: VirtualDeviceHandle, tmp_path: Path
+) -> None:
+    dev = virtual_device
+    apk = build_apk(tmp_path, "com.example.pushed", version=4)
+    assert adb(adb_server, dev, "push", str(apk), "/data/local/tmp/pushed.apk").returncode == 0
+    res = adb(adb_server, dev, "shell", "pm install -r /data/local/tmp/pushed.apk")
+    assert (res.returncode, res.stdout) == (0, "Success\n")
+    assert "versionCode=4 " in adb(adb_server, dev, "shell", "dumpsys package com.example.pushed").stdout
 
 
 def test_unsigned_and_corrupt_apks_fail_like_a_phone(

@@ -16,7 +16,8 @@ def test_handshake_banner(virtual_device: VirtualDeviceHandle) -> None:
     assert (cmd, version, maxdata) == (p.A_CNXN, 0x01000001, 1024 * 1024)
     text = banner.decode()
     assert text.startswith("device::ro.product.name=ava_virtual;ro.product.model=AVA Virtual Device;")
-    assert text.endswith("features=shell_v2,stat_v2,ls_v2,fixed_push_mkdir")
+    # Exactly what is implemented: `cmd` (streamed install), no abb_exec, sendrecv_v2 or delayed_ack.
+    assert text.endswith("features=shell_v2,cmd,stat_v2,ls_v2,fixed_push_mkdir")
     raw.close()
 
 

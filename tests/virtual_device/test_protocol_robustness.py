@@ -124,20 +124,50 @@ async def _thread_id() -> int:
     return threading.get_ident()
 
 
+class Link:
+    """A connection that records what a stream sends (transport.streams.Link)."""
+
+    max_payload = 4096
+
+    def __init__(self) -> None:
+        self.streams: dict[int, Stream] = {}
+        self.sent: list[int] = []
+
+    async def send(self, command: int, arg0: int, arg1: int, payload: bytes | memoryview = b"") -> None:
+        self.sent.append(command)
+
+    def abort(self) -> None: ...
+
+
+def test_stdin_read_exactly_takes_more_than_the_buffer_without_an_eof() -> None:
+    """ShellIO.read_exactly(): `cmd package install -S SIZE` over exec: gets its SIZE bytes while the
+    host keeps the stream open (it waits for the answer), even beyond the bounded stdin buffer."""
+    data = os.urandom(3 * STDIN_BUFFER + 5)
+
+    async def scenario() -> tuple[bytes, bytes]:
+        stream = Stream(Link(), 1, 2, f"exec:cmd package install -S {len(data) - 5}")
+        io = ShellIO(stream, v2=False)
+
+        async def produce() -> None:
+            for off in range(0, len(data), 65536):
+                while not stream.feed(data[off : off + 65536]):
+                    await asyncio.sleep(0.001)  # the host waits for OKAYs
+                await asyncio.sleep(0)
+
+        producer = asyncio.ensure_future(produce())
+        head = await asyncio.wait_for(io.read_exactly(len(data) - 5), 30)
+        await asyncio.wait_for(producer, 30)
+        stream.on_remote_close()
+        tail = await asyncio.wait_for(io.read_exactly(100), 30)  # fewer at EOF
+        io.task.cancel()
+        return head, tail
+
+    head, tail = asyncio.run(scenario())
+    assert head + tail == data and len(tail) == 5
+
+
 def test_stdin_chunks_stream_as_they_arrive_and_drain() -> None:
     """ShellIO.chunks(): what a streaming filter gets (v1 and exec payloads as they come)."""
-
-    class Link:
-        max_payload = 4096
-
-        def __init__(self) -> None:
-            self.streams: dict[int, Stream] = {}
-            self.sent: list[int] = []
-
-        async def send(self, command: int, arg0: int, arg1: int, payload: bytes | memoryview = b"") -> None:
-            self.sent.append(command)
-
-        def abort(self) -> None: ...
 
     async def scenario() -> list[bytes]:
         link = Link()

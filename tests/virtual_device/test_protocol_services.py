@@ -37,6 +37,14 @@ def test_root_remount_tcpip_usb_answered_as_a_user_build(
         assert (res.returncode, res.stdout) == (0, out), (args, res)
     # Still the same device, still online.
     assert adb(adb_server, virtual_device, "shell", "echo up").stdout == "up\n"
+    # Its props say what those answers say: a user build with release keys.
+    props = {
+        name: adb(adb_server, virtual_device, "shell", f"getprop {name}").stdout.strip()
+        for name in ("ro.build.type", "ro.build.tags", "ro.debuggable", "ro.secure", "ro.build.fingerprint")
+    }
+    assert props["ro.build.fingerprint"].endswith(":user/release-keys")
+    del props["ro.build.fingerprint"]
+    assert props == {"ro.build.type": "user", "ro.build.tags": "release-keys", "ro.debuggable": "0", "ro.secure": "1"}
 
 
 def test_reverse_list_is_empty_and_forwarding_fails_cleanly(

@@ -92,6 +92,25 @@ class ShellIO:
         self.stdin.clear()
         return data
 
+    async def read_exactly(self, n: int) -> bytes:
+        """The next n bytes of stdin (fewer at EOF) without waiting for the EOF: `cmd package
+        install -S SIZE` over exec:, whose host sends the APK and then waits for the answer."""
+        self.stream.drain_on_close = True
+        got = bytearray()
+        try:
+            while True:
+                self._changed.clear()
+                take = min(n - len(got), len(self.stdin))
+                if take:
+                    got += self.stdin[:take]
+                    del self.stdin[:take]
+                    self._room.set()
+                if len(got) >= n or (self.eof.is_set() and not self.stdin):
+                    return bytes(got)
+                await self._changed.wait()
+        finally:
+            self.stream.drain_on_close = False
+
     def chunks(self) -> AsyncIterator[bytes]:
         """Stdin as it arrives, each piece drained as it is taken (so flow control stays bounded),
         until EOF: for a filter that streams (`printf foo | adb shell -x cat` prints foo at once).
@@ -164,6 +183,7 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
             session.stdin_source = io.read_all
             # A streaming filter (cat) takes it piece by piece as it arrives instead.
             session.stdin_chunks = io.chunks
+            session.stdin_exactly = io.read_exactly
             code = await session.run(command)
         else:
             # No command: a script on stdin (no pty, no prompt), each line run as it arrives.
