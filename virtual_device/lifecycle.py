@@ -237,6 +237,7 @@ def start_devices(
     config: DeviceConfig | None = None,
     timeout: float = 30.0,
     owner: str = CLI_OWNER,
+    app: str = "",
 ) -> list[str]:
     """Start `count` devices (ports port, port+1, ... or free ones), one process each, `adb
     connect` each, and return their serials ("127.0.0.1:PORT"). `owner` CLI_OWNER detaches them;
@@ -288,6 +289,7 @@ def start_devices(
                 "port": None,
                 "abi": config.abi,
                 "model": config.model,
+                "app": app,  # the device side it hosts (`start --app`), as the starter named it
                 "owner": owner,
                 "pid": 0,
                 "state": "starting",
@@ -423,7 +425,7 @@ def _owned_elsewhere(entry: dict[str, Any], owner: str) -> str:
     return f"started by {theirs}, not by {owner}"
 
 
-COLUMNS = ("serial", "port", "abi", "owner", "pid", "alive")
+COLUMNS = ("serial", "port", "abi", "app", "owner", "pid", "alive")
 
 
 def format_devices(devices: list[dict[str, Any]]) -> str:

@@ -13,7 +13,12 @@ from harness.errors import HarnessError, InputError
 from harness.reference.choice import HOST_ABI
 from virtual_device.config import DeviceConfig
 
-KINDS = ("virtual", "virtual-arm64")
+KINDS = ("virtual", "virtual-arm64", "virtual-kotlin")
+# The device side a virtual device hosts: the Python reference (ava_reference.runner) or the
+# Kotlin sign-off on a JVM over real ONNX Runtime (ava_reference.jvm_app, device_tests/android).
+APPS = ("python", "kotlin")
+# The device names its side in its model (ro.product.model), which every report shows.
+KOTLIN_MODEL = "AVA Virtual Device (Kotlin app on a JVM)"
 
 
 def ava_device_config(**overrides: Any) -> DeviceConfig:
@@ -28,6 +33,22 @@ def ava_device_config(**overrides: Any) -> DeviceConfig:
         "abi": HOST_ABI,
     }
     return build(**{**fields, **overrides})
+
+
+def ava_kotlin_device_config(**overrides: Any) -> DeviceConfig:
+    """A virtual phone whose `am instrument` starts the Kotlin device side (the code a phone runs)
+    in a JVM over real ONNX Runtime (device_tests/android/build.sh builds it: make android-check)."""
+    from ava_reference.jvm_app import CLASSPATH_FILE, ENTRY
+    from virtual_device.config import InstrumentationSpec
+
+    if not CLASSPATH_FILE.is_file():
+        raise HarnessError(f"the Kotlin app is not built ({CLASSPATH_FILE} missing): run `make android-check`")
+    component = f"{DEFAULT_TEST_PACKAGE}/{DEFAULT_RUNNER}"
+    fields: dict[str, Any] = {
+        "model": KOTLIN_MODEL,
+        "instrumentations": {component: InstrumentationSpec(entry=ENTRY, target=DEFAULT_APP_PACKAGE)},
+    }
+    return ava_device_config(**{**fields, **overrides})
 
 
 def ava_arm64_device_config(**overrides: Any) -> DeviceConfig:
@@ -48,7 +69,8 @@ def ava_arm64_device_config(**overrides: Any) -> DeviceConfig:
 
 
 def _parse(devices: Sequence[str]) -> tuple[dict[str, int], list[str]]:
-    """'virtual', 'virtual:N', 'virtual-arm64', 'virtual-arm64:N' -> counts per kind; the rest are serials."""
+    """'virtual', 'virtual-arm64', 'virtual-kotlin' (each with an optional ':N') -> counts per kind;
+    the rest are serials."""
     virtual = dict.fromkeys(KINDS, 0)
     real = []
     for entry in devices:
@@ -63,23 +85,32 @@ def _parse(devices: Sequence[str]) -> tuple[dict[str, int], list[str]]:
     return virtual, real
 
 
-def start_virtual(count: int, port: int | None = None, *, abi: str = "x86_64", owner: str = "cli") -> list[str]:
+def start_virtual(
+    count: int, port: int | None = None, *, abi: str = "x86_64", owner: str = "cli", app: str = "python"
+) -> list[str]:
     """Start AVA virtual devices. owner "cli" (`virtual-device start`): detached, `virtual-device
-    stop` stops them; any other owner: they live as long as this process, and it stops them."""
+    stop` stops them; any other owner: they live as long as this process, and it stops them.
+    app: the device side they host, "python" (the reference) or "kotlin" (the JVM app)."""
     from virtual_device.lifecycle import start_devices
 
     if not 0 < count <= 16:
         raise InputError(f"--count {count}: use 1 to 16")
     if abi not in ("x86_64", "arm64-v8a"):
         raise InputError(f"--abi {abi!r}: use x86_64 or arm64-v8a")
-    if abi == "arm64-v8a":
+    if app not in APPS:
+        raise InputError(f"--app {app!r}: use python or kotlin")
+    if app == "kotlin":
+        if abi != HOST_ABI:
+            raise InputError(f"--app kotlin --abi {abi}: the JVM app runs this host's ONNX Runtime ({HOST_ABI})")
+        config = ava_kotlin_device_config()
+    elif abi == "arm64-v8a":
         config = ava_arm64_device_config()
     elif abi == HOST_ABI:
         config = ava_device_config()
     else:
         raise InputError(f"--abi {abi}: a virtual {abi} device runs on an {abi} host (this one is {HOST_ABI})")
     try:
-        return start_devices(count, port, config=config, owner=owner)
+        return start_devices(count, port, config=config, owner=owner, app=app)
     except (RuntimeError, TimeoutError, OSError, ValueError) as err:
         raise HarnessError(f"virtual device did not start: {str(err).strip().splitlines()[0]}") from None
 
@@ -121,7 +152,8 @@ def virtual_devices_for(devices: Sequence[str], progress: Callable[[str], None])
             if count:
                 progress(f"starting {count} {kind} device(s) ...")
                 abi = "arm64-v8a" if kind == "virtual-arm64" else HOST_ABI
-                started += start_virtual(count, abi=abi, owner=owner)
+                app = "kotlin" if kind == "virtual-kotlin" else "python"
+                started += start_virtual(count, abi=abi, owner=owner, app=app)
         if started:
             progress(f"virtual device(s): {', '.join(started)}")
         yield serials + started

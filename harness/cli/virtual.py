@@ -19,6 +19,13 @@ def vd_start(
             help="x86_64 (host kernels) or arm64-v8a (aarch64 ONNX Runtime under qemu; `make arm64-runtime`)."
         ),
     ] = "x86_64",
+    app: Annotated[
+        str,
+        typer.Option(
+            help="The device side: python (the reference) or kotlin (device_tests/android's Kotlin sign-off"
+            " in a JVM over real ONNX Runtime; `make android-check` builds it)."
+        ),
+    ] = "python",
 ) -> None:
     """Start device(s) with the AVA app and its sign-off tests installed, connect them to the adb
     server (ANDROID_ADB_SERVER_PORT or 5037) and print their serials. They run until
@@ -28,7 +35,7 @@ def vd_start(
     # SIGTERM, like Ctrl-C, stops the devices this start has begun: none is left running unknown.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        serials = start_virtual(count, port, abi=abi)
+        serials = start_virtual(count, port, abi=abi, app=app)
     except KeyboardInterrupt:
         console.print("error: interrupted; no virtual device was left running", markup=False, highlight=False)
         raise typer.Exit(130) from None
