@@ -193,32 +193,36 @@ final class OrtNative {
 
     /** Calls a function whose last parameter is a T** out, and returns *out. */
     Pointer outPointer(int slot, Object... args) throws OrtException {
-        Memory out = new Memory(Native.POINTER_SIZE);
-        out.setPointer(0, null);
-        Object[] all = java.util.Arrays.copyOf(args, args.length + 1);
-        all[args.length] = out;
-        call(slot, all);
-        return out.getPointer(0);
+        // Freed right away rather than by JNA's cleaner: the sign-off calls this thousands of times.
+        try (Memory out = new Memory(Native.POINTER_SIZE)) {
+            out.setPointer(0, null);
+            call(slot, withOut(args, out));
+            return out.getPointer(0);
+        }
     }
 
     /** Calls a function whose last parameter is a size_t* (or int64_t*) out. */
     long outLong(int slot, Object... args) throws OrtException {
-        Memory out = new Memory(8);
-        out.setLong(0, 0);
-        Object[] all = java.util.Arrays.copyOf(args, args.length + 1);
-        all[args.length] = out;
-        call(slot, all);
-        return out.getLong(0);
+        try (Memory out = new Memory(8)) {
+            out.setLong(0, 0);
+            call(slot, withOut(args, out));
+            return out.getLong(0);
+        }
     }
 
     /** Calls a function whose last parameter is an enum* (int) out. */
     int outInt(int slot, Object... args) throws OrtException {
-        Memory out = new Memory(4);
-        out.setInt(0, 0);
+        try (Memory out = new Memory(4)) {
+            out.setInt(0, 0);
+            call(slot, withOut(args, out));
+            return out.getInt(0);
+        }
+    }
+
+    private static Object[] withOut(Object[] args, Memory out) {
         Object[] all = java.util.Arrays.copyOf(args, args.length + 1);
         all[args.length] = out;
-        call(slot, all);
-        return out.getInt(0);
+        return all;
     }
 
     /** Calls a Release* function (void, null-tolerant). */

@@ -129,8 +129,21 @@ public class OrtSession implements AutoCloseable {
         }
         Memory outputs = new Memory((long) outputNames.length * Native.POINTER_SIZE);
         outputs.clear();
-        ort.call(OrtNative.RUN, handle, null, OrtNative.cStringArray(inputNames, keep), inputValues,
-                (long) inputNames.length, OrtNative.cStringArray(outputNames, keep), (long) outputNames.length, outputs);
+        Memory inputNameArray = OrtNative.cStringArray(inputNames, keep);
+        Memory outputNameArray = OrtNative.cStringArray(outputNames, keep);
+        keep.add(inputNameArray);
+        keep.add(outputNameArray);
+        keep.add(inputValues);
+        try {
+            ort.call(OrtNative.RUN, handle, null, inputNameArray, inputValues, (long) inputNames.length,
+                    outputNameArray, (long) outputNames.length, outputs);
+        } catch (OrtException e) {
+            outputs.close();
+            throw e;
+        } finally {
+            // Freed now rather than by JNA's cleaner (ORT copied what it keeps).
+            keep.forEach(Memory::close);
+        }
         List<OnnxValue> values = new ArrayList<>();
         try {
             for (int i = 0; i < outputNames.length; i++) {
@@ -150,6 +163,7 @@ public class OrtSession implements AutoCloseable {
             }
             throw e;
         }
+        outputs.close();
         return new Result(outputNames, values);
     }
 
