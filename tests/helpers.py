@@ -48,25 +48,34 @@ def deploy_test_args(adb_server_port: int, reports_dir: Path, model: str) -> tup
 
 def validate_report(path: Path) -> dict:
     """Hold a signoff.json or manifest.json to its JSON Schema (schemas/, draft 2020-12) and return
-    its data. Stricter than the schema's own `integer`: a count written as 20.0 fails, as it must
-    (jsonschema counts an integral float as an integer). Also checks that the reader
-    (harness.reports.run_record) gives back exactly what was written."""
+    its data (see `schema_problems`). Also checks that the reader (harness.reports.run_record)
+    gives back exactly what was written."""
+    import json
+
+    from harness.reports.run_record import load_manifest, load_signoff
+
+    kind = {"signoff.json": "signoff", "manifest.json": "manifest"}[Path(path).name]
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    problems = schema_problems(data, kind)
+    assert not problems, f"{path} does not match schemas/{kind}.schema.json:\n" + "\n".join(problems)
+    assert (load_signoff if kind == "signoff" else load_manifest)(path) == data, f"{path}: the reader changed it"
+    return data
+
+
+def schema_problems(data: object, kind: str) -> list[str]:
+    """Where `data` breaks schemas/<kind>.schema.json (at most 10, one line each). Stricter than the
+    schema's own `integer`: a count written as 20.0 fails, as it must (jsonschema counts an
+    integral float as an integer)."""
     import json
 
     import jsonschema
 
-    from harness.reports.run_record import load_manifest, load_signoff
     from harness.settings import SCHEMAS_DIR
 
-    kind = {"signoff.json": "signoff", "manifest.json": "manifest"}[Path(path).name]
     schema = json.loads((SCHEMAS_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
     checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
     )
     validator_class = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
     errors = sorted(validator_class(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
-    problems = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}" for e in errors[:10]]
-    assert not problems, f"{path} does not match schemas/{kind}.schema.json:\n" + "\n".join(problems)
-    assert (load_signoff if kind == "signoff" else load_manifest)(path) == data, f"{path}: the reader changed it"
-    return data
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}" for e in errors[:10]]

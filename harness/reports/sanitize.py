@@ -154,6 +154,9 @@ def _field(annotation: str, value: Any) -> Any:
         return count(value)
     if kind == "float":
         return figure(value)
+    if kind == "float|bool|str|None":  # a gate's value or threshold: a scalar, never a list
+        scalar = number(value)
+        return text(value, KEY_LIMIT) if isinstance(scalar, list | dict) else scalar
     return data(value)
 
 

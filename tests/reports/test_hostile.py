@@ -27,6 +27,7 @@ from harness.reports.terminal import print_summary
 from harness.reports.verdict import verdict_of
 from harness.reports.writers import write_reports
 from harness.signoff.results import SignoffRun
+from tests.helpers import schema_problems
 
 from .conftest import BASE, FAST
 from .hostile import HEALTHY, HEALTHY_LABEL, TABLES, hostile_run, with_value_everywhere
@@ -67,6 +68,8 @@ def assert_healthy_device_kept_its_verdict(outputs: dict[str, str]) -> None:
     assert 'id="verdict">PASS<' not in page
 
     manifest = json.loads(outputs["manifest"], parse_constant=_strict)
+    # Whatever a device sent, the files keep their schema: figures numbers, counts ints.
+    assert schema_problems(signoff, "signoff") == [] and schema_problems(manifest, "manifest") == []
     assert [d["passed"] for d in manifest["devices"] if d["serial"] == HEALTHY] == [True]
     assert manifest["passed"] is False
 

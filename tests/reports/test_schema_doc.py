@@ -54,9 +54,7 @@ def test_the_doc_is_generated_from_the_schemas_and_current() -> None:
 
 
 @pytest.mark.unvalidated_reports  # broken on purpose
-def test_the_schemas_refuse_old_keys_float_counts_and_no_version(
-    written: dict[str, Path], tmp_path: Path
-) -> None:
+def test_the_schemas_refuse_old_keys_float_counts_and_no_version(written: dict[str, Path], tmp_path: Path) -> None:
     signoff = json.loads(written["json"].read_text())
     manifest = json.loads(written["manifest"].read_text())
     broken = {
