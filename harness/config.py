@@ -47,6 +47,7 @@ KEYS: dict[str, type] = {
     "test-package": str,
     "runner": str,
     "reference": str,
+    "device-ort-version": str,
 }
 _TYPE_NAMES = {
     list: "a list of strings",

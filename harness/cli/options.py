@@ -181,3 +181,19 @@ DEFAULT_APP = DEFAULT_APP_PACKAGE
 DEFAULT_TEST = DEFAULT_TEST_PACKAGE
 DEFAULT_RUNNER_CLASS = DEFAULT_RUNNER
 DEFAULT_REFERENCE = ReferenceChoice.AUTO
+
+
+def _parse_device_ort_version(value: object) -> str:
+    from harness.models.compatibility import parse_version_option
+
+    return parse_version_option(value)
+
+
+DeviceOrtVersion = Annotated[
+    str | None,
+    typer.Option(
+        parser=_parse_device_ort_version,
+        help="The device's onnxruntime-android version; a model whose ops need a newer one is refused before it is"
+        " pushed. Default: the version device_tests/android/gradle-snippet.gradle.kts pins.",
+    ),
+]

@@ -352,6 +352,20 @@ def check_device_ort(needs: ModelNeeds, device_version: str, *, label: str, wher
         )
 
 
+def check_model_for_device(path: Path | str, label: str, device_version: str | None) -> ModelNeeds:
+    """What the file needs, checked against the device's ONNX Runtime before anything is pushed:
+    `device_version` (--device-ort-version) when given, else the version the app's Gradle snippet
+    pins. Raises OrtTooOldError naming the op and the version it needs."""
+    needs = model_needs(path)
+    if device_version is None:
+        version = app_ort_version()
+        where = f"as {GRADLE_SNIPPET.name} pins it; --device-ort-version overrides"
+    else:
+        version, where = parse_version_option(device_version), "--device-ort-version"
+    check_device_ort(needs, version, label=label, where=where)
+    return needs
+
+
 def reported_version_gate(needs: ModelNeeds, reported: str) -> Gate | None:
     """After a run: a failing gate when the ONNX Runtime the device reported is older than the
     model needs (the declared version was wrong); None when it suffices or is not a version."""

@@ -105,7 +105,7 @@ def _html_context(run: SignoffRun) -> dict[str, Any]:
     for model in run.models:
         flat = _flatten(model.quality)
         quality_keys += [k for k in flat if k not in quality_keys]
-        host_rows.append({"model": model, "quality": flat})
+        host_rows.append({"model": model, "quality": flat, "recipe": _bounded_rows(_flatten(model.recipe))})
     quality_keys = quality_keys[:TABLE_ROWS]
     cosine_series = [
         (f"{d.serial} · {m.model_id}", m.parity_cosines, _gate_threshold(m, "parity_min_cosine"))

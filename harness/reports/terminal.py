@@ -108,6 +108,11 @@ def print_summary(run: SignoffRun, console: Console) -> None:
     for device, model in startup:
         line = f"  {device.serial} · {model.model_id}: {startup_line(model.startup)}"
         console.print(_plain(line, LINE), overflow="fold")
+    recipes = [m for m in run.models if m.recipe]
+    if recipes:
+        console.print(Text("Quantization recipes (the model's .quant.json):", style="bold"))
+    for host_model in recipes:
+        console.print(_plain(f"  {host_model.model_id}: {recipe_line(host_model.recipe)}", LINE), overflow="fold")
     print_baseline(run, console)  # --baseline: the side-by-side comparison
     if verdict.failed_gates:
         console.print(Text("Failed gates:", style="bold red"))
@@ -252,3 +257,17 @@ def _plain(value: object, limit: int = CELL, style: str = "") -> Text:
 def _status_text(status: str) -> Text:
     style = {"passed": "green", "failed": "red", "error": "bold red"}.get(status, "yellow")
     return _plain(status, 20, style)
+
+
+def recipe_line(recipe: dict, prefix: str = "") -> str:
+    """A recorded recipe on one line, whatever its keys: `preset=arm64 · settings.per_channel=True`;
+    a list shows its length (`required_ops=[5]`), so the line stays readable."""
+    parts = []
+    for key, value in recipe.items():
+        if isinstance(value, dict):
+            parts.append(recipe_line(value, f"{prefix}{key}."))
+        elif isinstance(value, list | tuple):
+            parts.append(f"{prefix}{key}=[{len(value)}]")
+        else:
+            parts.append(f"{prefix}{key}={value}")
+    return " · ".join(p for p in parts if p)

@@ -46,6 +46,9 @@ class DeployOptions:
     check_packages: bool = True
     # Which kernels the device's output is held against (see Reference).
     reference: Reference = Reference.AUTO
+    # The device's onnxruntime-android version, checked against each model's ops before the push
+    # (harness.models.compatibility); None: the version the app's Gradle snippet pins.
+    device_ort_version: str | None = None
     # `--baseline RUN`: the run this one is compared with (regression gates), None for none.
     baseline: Baseline | None = None
 

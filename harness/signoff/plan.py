@@ -18,6 +18,7 @@ from harness.evaluation.embed import Embedder
 from harness.evaluation.evaluate import EvalReport, evaluate
 from harness.fileio import sha256_file, write_json_atomic
 from harness.gates import Gate
+from harness.models.compatibility import ModelNeeds, check_model_for_device, recorded_recipe
 from harness.models.registry import ModelSpec, Registry
 from harness.models.store import ensure_model_file, model_preset
 from harness.settings import CACHE_DIR
@@ -37,6 +38,7 @@ class PlannedModel:
     host_fp32_embeddings: np.ndarray
     host: HostModel
     feeds: list[dict[str, np.ndarray]] = field(default_factory=list)  # per text, batch of one
+    needs: ModelNeeds | None = None  # what the file needs from ONNX Runtime (harness.models.compatibility)
 
 
 @dataclass
@@ -133,6 +135,8 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
         spec = registry.get(model_id)
         base = registry.get(spec.base_id)
         path = ensure_model_file(spec, registry, preset=options.preset, progress=say)
+        # Before the host evaluation and any push: a device runtime too old for the file's ops is one line.
+        needs = check_model_for_device(path, spec.id, options.device_ort_version)
         base_path = ensure_model_file(base, registry, progress=say)
         report = _host_eval_cached(spec, base, path, base_path, options.host_eval_limit, say)
         # Batch of one, as the app's embed(text) runs: dynamic INT8 quantizes activations with one
@@ -153,6 +157,8 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
                 fp32,
                 host_model(spec, sha, path.stat().st_size, report, model_preset(spec, options.preset), path),
                 [embedder.feeds_for([ids]) for ids in token_ids],
+                needs=needs,
             )
         )
+        planned[-1].host.recipe = recorded_recipe(path) or {}
     return HostPlan(options.run_id or new_run_id(), signoff, planned)

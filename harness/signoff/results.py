@@ -109,6 +109,7 @@ class HostModel:
     gates: list[Gate] = field(default_factory=list)
     preset: str | None = None  # the quantization recipe that made the file (None: FP32)
     path: str = ""  # where the model file is on the host, absolute ("" when not known)
+    recipe: dict[str, Any] = field(default_factory=dict)  # what its .quant.json records (empty: none)
 
 
 @dataclass
@@ -123,6 +124,8 @@ class SignoffRun:
     settings: dict[str, Any] = field(default_factory=dict)
     # Set when the run was stopped (SIGINT/SIGTERM) before every device finished: what stopped it.
     interrupted: str | None = None
+    # `deploy-test --baseline RUN`: the comparison with that run (harness.signoff.baseline), {} without one.
+    baseline: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

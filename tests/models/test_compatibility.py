@@ -230,3 +230,103 @@ def test_every_rule_cites_where_it_comes_from():
         assert parse_version(rule.min_ort) is not None
         assert rule.source
     assert all(parse_version(v) for v in [*compat.OPSET_MIN_ORT.values(), *compat.IR_MIN_ORT.values()])
+
+
+def test_a_reported_runtime_older_than_a_model_needs_fails_that_model(tmp_path):
+    """After the run: the device said which ONNX Runtime it runs; a model needing a newer one fails
+    a gate naming the op, and the device's pass becomes a failure (a verdict, not an error)."""
+    from types import SimpleNamespace
+
+    from harness.gates import Gate
+    from harness.signoff.pipeline import _check_reported_ort
+    from harness.signoff.results import DeviceRun, ModelOnDevice
+
+    needs = model_needs(_model(tmp_path, [_matmul_nbits(bits=8)]))
+    plan = SimpleNamespace(models=[SimpleNamespace(spec=SimpleNamespace(id="AVA-X-INT8"), needs=needs)])
+    model = ModelOnDevice("AVA-X-INT8", "INT8", "ab" * 32, 1, ort_version="1.22.0", gates=[Gate("parity", True)])
+    device = DeviceRun("serial-1", status="passed", models=[model])
+    fine = DeviceRun(
+        "serial-2",
+        status="passed",
+        models=[ModelOnDevice("AVA-X-INT8", "INT8", "ab" * 32, 1, ort_version="1.32.0", gates=[Gate("parity", True)])],
+    )
+    _check_reported_ort([device, fine], plan)  # type: ignore[arg-type]
+    assert [g.name for g in model.gates] == ["parity", GATE_DEVICE_ORT]
+    assert "MatMulNBits (bits=8" in model.gates[-1].detail and ">= 1.23.0" in model.gates[-1].detail
+    assert device.status == "failed" and not device.passed and device.reached_verdict
+    assert fine.status == "passed" and fine.passed and len(fine.models[0].gates) == 1
+
+
+def test_a_tuned_variants_recipe_is_in_the_manifest_the_terminal_and_the_html(tmp_path):
+    from rich.console import Console
+
+    from harness.fileio import write_json_atomic
+    from harness.reports.html_page import render_html
+    from harness.reports.manifest import build_signoff_manifest
+    from harness.reports.terminal import print_summary
+    from tests.reports.conftest import make_run
+
+    run = make_run()
+    recipe = {
+        "preset": "tuned:woq8-b32",
+        "recipe": {"name": "woq8-b32", "kind": "weight_only", "bits": 8, "block_size": 32, "accuracy_level": 4},
+        "ort_version": "1.32.0",
+        "required_ops": [{"op_type": "MatMulNBits", "domain": MS, "attrs": {"bits": 8}}],
+    }
+    tuned, other = run.models[0], run.models[1]
+    tuned.recipe = recipe
+    manifest = build_signoff_manifest(run)
+    write_json_atomic(tmp_path / "manifest.json", manifest)  # checked against schemas/ after the test
+    entries = {m["id"]: m for m in manifest["models"]}
+    assert entries[tuned.model_id]["quantization_recipe"] == recipe
+    assert entries[other.model_id]["quantization_recipe"] is None
+    console = Console(record=True, width=200)
+    print_summary(run, console)
+    text = console.export_text()
+    assert f"{tuned.model_id}: preset=tuned:woq8-b32 · recipe.name=woq8-b32" in text
+    assert "recipe.bits=8" in text and "required_ops=[1]" in text and f"{other.model_id}: preset" not in text
+    html = render_html(run)
+    assert 'id="recipes"' in html and "recipe.block_size" in html and "tuned:woq8-b32" in html
+
+
+def test_a_device_ort_version_that_is_not_a_version_is_refused(tmp_path):
+    from tests.helpers import run_cli
+
+    result = run_cli("deploy-test", "--device", "x", "--models", "AVA-ONX-384-FAST-INT8", "--device-ort-version", "new")
+    assert result.returncode == 2
+    from tests.helpers import assert_user_error
+
+    assert_user_error(result, "--device-ort-version 'new': not a version")
+
+
+def test_deploy_test_refuses_a_model_the_devices_runtime_cannot_run_before_any_push(
+    virtual_devices, adb_server, model_file, tmp_path
+):
+    """Through a virtual device: the declared runtime is older than the file needs (its opset 17
+    needs 1.12.0), so the run stops with one line before the device is touched."""
+    from harness.android.virtual import ava_device_config
+    from tests.helpers import assert_user_error, deploy_test_args, run_cli
+
+    model = "AVA-ONX-384-FAST-INT8"
+    model_file(model)
+    (device,) = virtual_devices(1, config=ava_device_config())
+    args, env = deploy_test_args(adb_server.port, tmp_path / "reports", model)
+    result = run_cli(*args, "--device", device.serial, "--device-ort-version", "1.11.0", env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert_user_error(
+        result,
+        f"{model}: opset 17 (ai.onnx) needs onnxruntime-android >= 1.12.0",
+        "the device's is 1.11.0 (--device-ort-version)",
+    )
+    models_dir = device.host_path("/sdcard/Android/data/com.augmentalis.ava/files/models")
+    assert not models_dir.exists() or not any(models_dir.iterdir()), "nothing may reach the device"
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+    # The same model on the runtime the app pins (the default) is signed off, its recipe reported.
+    result = run_cli(*args, "--device", device.serial, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Quantization recipes" in result.stdout and f"{model}: preset=arm64" in result.stdout
+    (manifest,) = {p.resolve() for p in (tmp_path / "reports").glob("*/manifest.json")}  # reports/latest too
+    (entry,) = json.loads(manifest.read_text())["models"]
+    assert entry["quantization_recipe"]["preset"] == "arm64"
+    assert entry["quantization_recipe"]["settings"]["per_channel"] is True
