@@ -93,6 +93,9 @@ bench-adb: setup
 bench-deploy: setup
 	$(PY) bench/bench_deploy.py
 
+bench-regression: setup
+	$(PY) bench/bench_regression_noise.py
+
 bench-arm64: setup arm64-runtime
 	$(PY) bench/bench_arm64.py
 
