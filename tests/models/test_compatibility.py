@@ -330,3 +330,22 @@ def test_deploy_test_refuses_a_model_the_devices_runtime_cannot_run_before_any_p
     (entry,) = json.loads(manifest.read_text())["models"]
     assert entry["quantization_recipe"]["preset"] == "arm64"
     assert entry["quantization_recipe"]["settings"]["per_channel"] is True
+
+
+@pytest.mark.parametrize(
+    ("bits", "embeddings", "needed"),
+    [(8, "int8", "1.23.0"), (4, "int4", "1.22.0")],  # 4-bit: uint8-packed GatherBlockQuantized, 1.22.0
+)
+def test_every_op_the_weight_only_recipes_write_is_in_the_table(model_file, tmp_path, bits, embeddings, needed):
+    """The recipes `tune` searches write files whose every op the table knows, on the pinned runtime."""
+    from harness.models.recipes import Recipe, apply_recipe
+
+    original = model_file("AVA-ONX-384-FAST")
+    recipe = Recipe(name=f"w{bits}", method="weight-only", bits=bits, embeddings=embeddings)
+    apply_recipe(original, tmp_path / "w.onnx", recipe)
+    needs = model_needs(tmp_path / "w.onnx")
+    assert needs.unknown == []
+    ops = {op.op_type: op for op in needs.ops}
+    assert ops["MatMulNBits"].attributes["bits"] == bits and ops["GatherBlockQuantized"].attributes["bits"] == bits
+    assert needs.min_onnxruntime == needed
+    assert needs.unmet(app_ort_version()) == []
