@@ -55,7 +55,7 @@ class ONNXEmbeddingProvider private constructor(
         if (session != null) return@runCatching
         val dir = modelsDir()
         val file = loadModelFile(dir)
-        val tokenizer = WordPieceTokenizer.fromFile(find(dir, "tokenizer", ".tokenizer.json"))
+        val tokenizer = WordPieceTokenizer.fromFile(find(dir, "Tokenizer", ".tokenizer.json"))
         val env = OrtEnvironment.getEnvironment()
         val created = OrtSession.SessionOptions().use { options ->
             options.setIntraOpNumThreads(threads)
@@ -78,7 +78,7 @@ class ONNXEmbeddingProvider private constructor(
     }
 
     /** The chapter 28A.5 loader: `$modelId.onnx`, then the original's name, else FileNotFoundException. */
-    fun loadModelFile(dir: File = modelsDir()): File = find(dir, "model", ".onnx")
+    fun loadModelFile(dir: File = modelsDir()): File = find(dir, "Model", ".onnx")
 
     private fun find(dir: File, what: String, suffix: String): File {
         val first = File(dir, "$modelId$suffix")
@@ -86,7 +86,8 @@ class ONNXEmbeddingProvider private constructor(
         val originalId = AvaModels.modelIdMap[modelId] ?: config.original
         val fallback = File(dir, "$originalId$suffix")
         if (fallback.exists()) return fallback
-        throw FileNotFoundException("$what not found for $modelId: tried $first and $fallback")
+        // The chapter's message, plus both places looked at (what a failing sign-off needs to say).
+        throw FileNotFoundException("$what not found: $modelId (tried $first, then $fallback)")
     }
 
     /** Token ids (with the special tokens, truncated to the model's maxLength). */
