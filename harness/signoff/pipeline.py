@@ -62,7 +62,7 @@ def deploy_test(
         },
     )
     run.devices = _run_devices(serials, plan, options, progress, run)
-    _check_reported_ort(run.devices, plan)
+    _check_reported_ort(run.devices, plan, options.device_ort_version)
     if options.baseline is not None:
         progress("host", f"comparing with baseline {options.baseline.path}")
         apply_baseline(run, options.baseline, options.parity.gate_latency_on_emulators)
@@ -100,15 +100,18 @@ def _run_devices(
     ]
 
 
-def _check_reported_ort(devices: Sequence[DeviceRun], plan: HostPlan) -> None:
+def _check_reported_ort(devices: Sequence[DeviceRun], plan: HostPlan, declared: str | None = None) -> None:
     """The push went ahead on the declared ONNX Runtime version (--device-ort-version or the Gradle
-    pin); the version a device reported in result.json is the fact. A model that needs a newer one
-    than it reported fails a gate naming the op and the version (harness.models.compatibility)."""
-    from harness.models.compatibility import reported_version_gate
+    pin); the version a device reported in result.json is the fact. Both are recorded in the
+    device's health; a model that needs a newer one than the device reported fails a gate naming
+    the op and the version (harness.models.compatibility)."""
+    from harness.models.compatibility import app_ort_version, reported_version_gate
 
     needs = {m.spec.id: m.needs for m in plan.models if m.needs is not None}
+    declared = declared or app_ort_version()
     for device in devices:
         reported = next((m.ort_version for m in device.models if m.ort_version), "")
+        device.health["onnxruntime"] = {"declared": declared, "reported": reported or None}
         for model in device.models:
             gate = reported_version_gate(needs[model.model_id], reported) if model.model_id in needs else None
             if gate is not None and model.judged:

@@ -250,7 +250,8 @@ def test_a_reported_runtime_older_than_a_model_needs_fails_that_model(tmp_path):
         status="passed",
         models=[ModelOnDevice("AVA-X-INT8", "INT8", "ab" * 32, 1, ort_version="1.32.0", gates=[Gate("parity", True)])],
     )
-    _check_reported_ort([device, fine], plan)  # type: ignore[arg-type]
+    _check_reported_ort([device, fine], plan, "1.24.0")  # type: ignore[arg-type]
+    assert device.health["onnxruntime"] == {"declared": "1.24.0", "reported": "1.22.0"}
     assert [g.name for g in model.gates] == ["parity", GATE_DEVICE_ORT]
     assert "MatMulNBits (bits=8" in model.gates[-1].detail and ">= 1.23.0" in model.gates[-1].detail
     assert device.status == "failed" and not device.passed and device.reached_verdict
@@ -330,6 +331,11 @@ def test_deploy_test_refuses_a_model_the_devices_runtime_cannot_run_before_any_p
     (entry,) = json.loads(manifest.read_text())["models"]
     assert entry["quantization_recipe"]["preset"] == "arm64"
     assert entry["quantization_recipe"]["settings"]["per_channel"] is True
+    (signoff,) = {p.resolve() for p in (tmp_path / "reports").glob("*/signoff.json")}
+    import onnxruntime
+
+    health = json.loads(signoff.read_text())["devices"][0]["health"]
+    assert health["onnxruntime"] == {"declared": app_ort_version(), "reported": onnxruntime.__version__}
 
 
 @pytest.mark.parametrize(
