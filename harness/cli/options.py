@@ -193,6 +193,7 @@ DeviceOrtVersion = Annotated[
     str | None,
     typer.Option(
         parser=_parse_device_ort_version,
+        metavar="VERSION",
         help="The device's onnxruntime-android version; a model whose ops need a newer one is refused before it is"
         " pushed. Default: the version device_tests/android/gradle-snippet.gradle.kts pins.",
     ),
