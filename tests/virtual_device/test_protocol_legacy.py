@@ -101,7 +101,7 @@ def test_legacy_shell_echo_and_stdin(virtual_device: VirtualDeviceHandle) -> Non
     # cat writes each payload as it comes; the last one may land just after the CLSE exchange.
     target = virtual_device.host_path("/sdcard/from-stdin.txt")
     deadline = time.monotonic() + 10
-    while target.read_bytes() != b"first second" and time.monotonic() < deadline:
+    while not (target.is_file() and target.read_bytes() == b"first second") and time.monotonic() < deadline:
         time.sleep(0.02)
     mine, theirs = host.open("shell:cat /sdcard/from-stdin.txt")
     assert host.read_until_close(mine, theirs) == b"first second"

@@ -1,8 +1,10 @@
 """Shell tools adb and test scripts run: export/exec/env/which/test, head/tail/cut, find/chmod, ps,
-getenforce, settings, `< /dev/null`, owners of ls -l and stat, uname -m, bugreportz (and `adb bugreport`)."""
+getenforce, settings, `< /dev/null`, owners of ls -l and stat, ls -R, uname -m, bugreportz (and `adb bugreport`),
+`adb shell -t` pty output."""
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -69,6 +71,18 @@ def test_head_tail_cut(device: FakeDevice) -> None:
     assert sh(device, "head -n 1 /data/local/tmp/t /data/local/tmp/t")[1] == (
         "==> /data/local/tmp/t <==\na,1,x\n\n==> /data/local/tmp/t <==\na,1,x\n"
     )
+
+
+def test_ls_recursive_lists_each_directory_depth_first(device: FakeDevice) -> None:
+    sh(device, "mkdir -p /data/local/tmp/r/b/c /data/local/tmp/r/a; touch /data/local/tmp/r/f /data/local/tmp/r/b/c/g")
+    assert sh(device, "ls -R /data/local/tmp/r") == (
+        0,
+        "/data/local/tmp/r:\na\nb\nf\n\n/data/local/tmp/r/a:\n\n/data/local/tmp/r/b:\nc\n\n/data/local/tmp/r/b/c:\ng\n",
+        "",
+    )
+    listed = sh(device, "cd /data/local/tmp/r/b; ls -lR .")[1]
+    assert listed.startswith(".:\n") and "\n\n./c:\n" in listed and listed.rstrip().endswith(" g")
+    assert " shell shell " in listed
 
 
 def test_find_and_chmod(device: FakeDevice) -> None:
@@ -164,6 +178,21 @@ def test_adb_shell_owners_and_uname(adb_server: AdbServer, virtual_device: Virtu
     lines = out.stdout.splitlines()
     assert lines[0].split()[2:4] == ["shell", "shell"]
     assert lines[1] == "aarch64"
+
+
+def test_adb_shell_t_pty_output_has_crlf_and_one_stream(
+    adb_server: AdbServer, virtual_device: VirtualDeviceHandle
+) -> None:
+    def shell(*args: str) -> tuple[bytes, bytes]:
+        cli = [adb_server.adb_path, "-P", str(adb_server.port), "-s", virtual_device.serial, "shell", *args]
+        res = subprocess.run(cli, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)  # bytes: \r kept
+        return res.stdout, res.stderr
+
+    # -t -t forces the pty (stdin here is no terminal): ONLCR, stderr on the same terminal.
+    assert shell("-t", "-t", "echo a; ls /nope") == (b"a\r\nls: /nope: No such file or directory\r\n", b"")
+    # Without a pty (and for v1 commands, raw like adbd): plain newlines, stderr apart.
+    assert shell("-T", "echo a; ls /nope") == (b"a\n", b"ls: /nope: No such file or directory\n")
+    assert shell("-x", "-t", "echo a") == (b"a\n", b"")
 
 
 def test_pm_clear_grant_revoke(device: FakeDevice) -> None:

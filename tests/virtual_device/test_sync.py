@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.virtual_device.test_protocol_legacy import LegacyHost
 from virtual_device.host import VirtualDeviceHandle
 from virtual_device.testing.pytest_plugin import AdbServer
 
@@ -154,3 +156,38 @@ def test_concurrent_devices(adb_server: AdbServer, virtual_devices, tmp_path: Pa
     # Each device kept its own storage.
     for i, h in enumerate(handles):
         assert h.host_path("/sdcard/c/1.bin").stat().st_size == 3_000_000 + i
+
+
+def test_sync_stat_v2_and_list_v2_owners_match_ls_and_stat(
+    adb_server: AdbServer, virtual_device: VirtualDeviceHandle
+) -> None:
+    """STA2 / LIS2 carry the uid and gid that `ls -l` and `stat` show for the same path."""
+    dev = virtual_device
+    adb_server.run("-s", dev.serial, "shell", "echo x > /data/local/tmp/f; echo y > /sdcard/g", check=True)
+    paths = ["/data/local/tmp/f", "/sdcard/g", "/system"]
+    paths += [f"/data/data/{pkg}/files" for pkg in sorted(dev.config.all_packages)[:1]]
+    shown = adb_server.run("-s", dev.serial, "shell", "stat -c '%u %g' " + " ".join(paths)).stdout.splitlines()
+    assert len(shown) == len(paths) and "2000 2000" in shown and "0 1015" in shown
+    host = LegacyHost(dev.port)
+    mine, theirs = host.open("sync:")
+    for path, expected in zip(paths, shown, strict=True):
+        raw = path.encode()
+        host.write(mine, theirs, b"STA2" + struct.pack("<I", len(raw)) + raw)
+        ident, err, _dev, _ino, _mode, _nlink, uid, gid = struct.unpack_from(
+            "<4sIQQIIII", host.read_reply(mine, theirs, 72)
+        )
+        assert (ident, err, f"{uid} {gid}") == (b"STA2", 0, expected), path
+    # Every entry of /data/local/tmp is shell's, as `ls -l` says.
+    host.write(mine, theirs, b"LIS2" + struct.pack("<I", 15) + b"/data/local/tmp")
+    dents, pos, owners = bytearray(), 0, set()
+    while True:
+        dents += host.read_reply(mine, theirs, 1)
+        while len(dents) - pos >= 76 and dents[pos : pos + 4] == b"DNT2":
+            *_, uid, gid, _size, _atime, _mtime, _ctime, namelen = struct.unpack_from("<4sIQQIIIIQqqqI", dents, pos)
+            owners.add((uid, gid))
+            pos += 76 + namelen
+        if dents[pos : pos + 4] == b"DONE":
+            break
+    assert owners == {(2000, 2000)}
+    host.close_first(mine, theirs)
+    host.close()

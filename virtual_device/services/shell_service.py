@@ -162,17 +162,25 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
     v2 = "v2" in opts
     io = ShellIO(stream, v2)
 
+    # `adb shell -t`: a pty, whose line discipline (ONLCR) turns every \n into \r\n and where
+    # stdout and stderr are the same terminal.
+    pty = "pty" in opts
     if v2:
 
         async def out(data: bytes) -> None:
+            if pty:
+                data = data.replace(b"\n", b"\r\n")
             await stream.write(PKT.pack(ID_STDOUT, len(data)) + data)
 
         async def err(data: bytes) -> None:
             await stream.write(PKT.pack(ID_STDERR, len(data)) + data)
+
+        if pty:
+            err = out
     else:
 
         async def out(data: bytes) -> None:
-            await stream.write(data)
+            await stream.write(data.replace(b"\n", b"\r\n") if pty else data)
 
         err = out
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import posixpath
 import stat as statmod
 import struct
 import time
@@ -13,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from virtual_device.context import DeviceContext
+from virtual_device.shell.commands.files import owner
 from virtual_device.storage import DeviceOSError, Resolved
 from virtual_device.transport.streams import Stream
 
@@ -31,8 +33,6 @@ DENT_V2 = struct.Struct("<4sIQQIIIIQqqqI")
 DATA_HDR = struct.Struct("<4sI")
 # DATA chunks per WRTE so that framed bytes stay within a 1 MiB payload.
 DIR_MODE = 0o40771
-SDCARD_GID = 9997  # everybody on emulated storage
-SHELL_UID = 2000
 
 
 class SyncFail(Exception):
@@ -103,13 +103,17 @@ class SyncSession:
     async def do_stat_v2(self, ident: bytes, path: str) -> None:
         try:
             st = self._lookup(path, follow=ident == ID_STA2)
-            reply = self._pack_v2(STAT_V2, ident, 0, st)
+            reply = self._pack_v2(STAT_V2, ident, 0, st, self.storage.normalize(path))
         except OSError as exc:
             reply = STAT_V2.pack(ident, exc.errno or errno.ENOENT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         await self.stream.write(reply)
 
     @staticmethod
-    def _pack_v2(fmt: struct.Struct, ident: bytes, err: int, st: os.stat_result, *extra: int) -> bytes:
+    def _pack_v2(
+        fmt: struct.Struct, ident: bytes, err: int, st: os.stat_result, device_path: str, *extra: int
+    ) -> bytes:
+        # The owner `ls -l` and `stat` show for the same path (files.owner).
+        uid, _, gid, _ = owner(device_path)
         return fmt.pack(
             ident,
             err,
@@ -117,8 +121,8 @@ class SyncSession:
             st.st_ino,
             st.st_mode,
             st.st_nlink,
-            SHELL_UID,
-            SDCARD_GID,
+            uid,
+            gid,
             st.st_size,
             int(st.st_atime),
             int(st.st_mtime),
@@ -147,7 +151,8 @@ class SyncSession:
         for name, st in entries:
             raw = name.encode("utf-8", "surrogateescape")
             if v2:
-                out += self._pack_v2(DENT_V2, ID_DNT2, 0, st, len(raw)) + raw
+                where = res.device if name == "." else posixpath.join(res.device, name)
+                out += self._pack_v2(DENT_V2, ID_DNT2, 0, st, where, len(raw)) + raw
             else:
                 out += DENT_V1.pack(ID_DENT, st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime), len(raw))
                 out += raw

@@ -47,8 +47,11 @@ def cmd_ls(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     if not paths:
         paths = [s.cwd]
     status = 0
-    multi = len(paths) > 1
-    for idx, path in enumerate(paths):
+    multi = len(paths) > 1 or "R" in flags
+    idx = -1
+    while idx + 1 < len(paths):
+        idx += 1
+        path = paths[idx]
         entries: list[tuple[str, Path | None]]
         try:
             res = s.storage.readable(path, s.cwd)
@@ -72,6 +75,13 @@ def cmd_ls(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
         entries.sort(key=lambda e: e[0])
         if multi and is_dir:
             ctx.out(("\n" if idx else "") + f"{path}:\n")
+        if "R" in flags and is_dir:
+            # -R: each subdirectory (not through symlinks) is listed next, depth first.
+            paths[idx + 1 : idx + 1] = [
+                posixpath.join(path, name)
+                for name, host in entries
+                if name not in (".", "..") and (host is None or (host.is_dir() and not host.is_symlink()))
+            ]
         for name, host in entries:
             if "l" in flags:
                 st = (
