@@ -16,6 +16,8 @@ from harness.signoff.results import SignoffRun
 
 
 def _formatter(figure: str):  # -> (value formatter, change formatter)
+    if figure == "sha256":
+        return (lambda v: _short(str(v))), fmt_value
     if figure == "size_bytes":
         return fmt_size, lambda v: _signed(v, fmt_size)
     if figure.endswith("_ms"):
@@ -53,10 +55,11 @@ def baseline_rows(run: SignoffRun) -> list[dict[str, str]]:
             continue
         figure = str(row.get("figure", ""))
         value, change = _formatter(figure)
-        needs = ""
+        if row.get("this_run") is None and row.get("baseline") is None and not row.get("gate"):
+            continue  # measured in neither run
+        bound = ""
         if row.get("gate"):
-            op = "<=" if "_max_" in str(row["gate"]) else ">="
-            needs = f"{row['gate']} {op} {fmt_value(row.get('threshold'))}"
+            bound = f"{'<=' if '_max_' in str(row['gate']) else '>='} {fmt_value(row.get('threshold'))}"
         rows.append(
             {
                 "where": str(row.get("where", "")),
@@ -66,11 +69,18 @@ def baseline_rows(run: SignoffRun) -> list[dict[str, str]]:
                 "baseline": value(row.get("baseline")) if row.get("baseline") is not None else "—",
                 "change": change(row.get("change")) if row.get("change") is not None else "",
                 "result": _result(row),
-                "needs": needs,
+                "gate": str(row.get("gate") or ""),
+                "bound": bound,  # what the gate's value needs: operator and threshold
+                "needs": f"{row['gate']} {bound}" if bound else "",
                 "why": str(row.get("why") or ""),
             }
         )
     return rows
+
+
+def _short(text: str) -> str:
+    """A sha256 as its first 12 hex digits (the full one is in signoff.json and the model table)."""
+    return text[:12] + "…" if len(text) > 13 else text
 
 
 def baseline_title(run: SignoffRun) -> str:
@@ -80,18 +90,47 @@ def baseline_title(run: SignoffRun) -> str:
 
 
 def print_baseline(run: SignoffRun, console: Console) -> None:
-    """The side-by-side table under the summary; nothing for a run without a baseline."""
+    """The side-by-side table under the summary, one block per place and model (host or a device
+    model); nothing for a run without a baseline."""
     rows = baseline_rows(run)
     if not rows:
         return
+    if console.width < STACK_BELOW:  # one line per figure, as the summary stacks below 100 columns
+        console.print(Text(terminal_text(baseline_title(run), 300), "bold"), overflow="fold")
+        for n, row in enumerate(rows):
+            group = (row["where"], row["model_id"])
+            if n == 0 or (rows[n - 1]["where"], rows[n - 1]["model_id"]) != group:
+                console.print(Text(terminal_text(" · ".join(p for p in group if p), 300), "bold"), overflow="fold")
+            line = f"  {row['figure']}: {row['this_run']} vs {row['baseline']} {row['change']} {row['result']}"
+            why = "; ".join(p for p in (row["needs"], row["why"]) if p)
+            style = "red" if row["result"] == "FAIL" else ""
+            console.print(Text(terminal_text(f"{line} — {why}" if why else line, 400), style), overflow="fold")
+        return
     table = Table(title=terminal_text(baseline_title(run), 300), title_justify="left")
-    for column in ("Where", "Model", "Figure", "This run", "Baseline", "Change", "Result", "Why"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        style = "red" if row["result"] == "FAIL" else ""
+    table.add_column("Where · model", overflow="fold", max_width=34)
+    table.add_column("Figure", no_wrap=True)
+    for column in ("This run", "Baseline", "Change"):
+        table.add_column(column, overflow="fold", max_width=18)
+    table.add_column("Result", no_wrap=True)
+    table.add_column("Why", overflow="fold")
+    for n, row in enumerate(rows):
+        group = (row["where"], row["model_id"])
+        first = n == 0 or (rows[n - 1]["where"], rows[n - 1]["model_id"]) != group
+        last = n == len(rows) - 1 or (rows[n + 1]["where"], rows[n + 1]["model_id"]) != group
+        label = " · ".join(p for p in group if p) if first else ""
+        values = [row[k] for k in _SIDES]
         why = "; ".join(p for p in (row["needs"], row["why"]) if p)
-        cells = (row["where"], row["model_id"], row["figure"], row["this_run"], row["baseline"], row["change"])
+        style = "red" if row["result"] == "FAIL" else ""
         table.add_row(
-            *(Text(terminal_text(c, 120)) for c in cells), Text(row["result"], style), Text(terminal_text(why, 300))
+            Text(terminal_text(label, 200), "bold"),
+            Text(terminal_text(row["figure"], 60)),
+            *(Text(terminal_text(v, 120)) for v in values),
+            Text(row["result"], style),
+            Text(terminal_text(why, 300)),
+            end_section=last,
         )
     console.print(table)
+
+
+_SIDES = ("this_run", "baseline", "change")
+STACK_BELOW = 100  # columns: narrower terminals get one line per figure

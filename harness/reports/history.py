@@ -141,7 +141,10 @@ _COLOURS = ("#1f6feb", "#d4380d", "#2f9e44", "#9c36b5", "#e67700", "#0b7285")
 
 
 def _chart(title: str, fmt: str, series: dict[str, list[tuple[int, float]]], runs: list[RunRecord]) -> str:
-    width, height, pad = 420, 170, 34
+    rows = (len(series) + 1) // 2  # legend lines, two series a line
+    width, pad = 420, 34
+    height = 170 + 12 * (rows - 1)
+    bottom = height - pad - 12 * (rows - 1)  # the plot's lowest y: the legend lives under it
     values = [v for points in series.values() for _, v in points]
     low, high = min(values), max(values)
     if high - low < 1e-12:
@@ -152,7 +155,7 @@ def _chart(title: str, fmt: str, series: dict[str, list[tuple[int, float]]], run
         return pad + (width - 2 * pad) * (i / count if len(runs) > 1 else 0.5)
 
     def y(v: float) -> float:
-        return height - pad - (height - 2 * pad) * (v - low) / (high - low)
+        return bottom - (bottom - pad) * (v - low) / (high - low)
 
     parts = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
@@ -160,8 +163,10 @@ def _chart(title: str, fmt: str, series: dict[str, list[tuple[int, float]]], run
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff" stroke="#d0d7de"/>',
         f'<text x="8" y="16" font-size="12" font-weight="bold">{html.escape(title)}</text>',
         f'<text x="4" y="{pad}" font-size="10">{html.escape(fmt.format(high))}</text>',
-        f'<text x="4" y="{height - pad + 12}" font-size="10">{html.escape(fmt.format(low))}</text>',
+        f'<text x="4" y="{bottom + 4}" font-size="10">{html.escape(fmt.format(low))}</text>',
     ]
+    for i in range(len(runs)):  # the run's number in the table below
+        parts.append(f'<text x="{x(i):.1f}" y="{bottom + 14}" font-size="9" text-anchor="middle">{i + 1}</text>')
     for n, (name, points) in enumerate(series.items()):
         colour = _COLOURS[n % len(_COLOURS)]
         line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
@@ -175,7 +180,7 @@ def _chart(title: str, fmt: str, series: dict[str, list[tuple[int, float]]], run
                 f"<title>{label}</title></circle></a>"
             )
         parts.append(
-            f'<text x="{pad + 150 * (n % 2)}" y="{height - 6 - 12 * (n // 2)}" font-size="10" fill="{colour}">'
+            f'<text x="{pad + 180 * (n % 2)}" y="{bottom + 28 + 12 * (n // 2)}" font-size="10" fill="{colour}">'
             f"{html.escape(name[:40])}</text>"
         )
     parts.append("</svg>")
