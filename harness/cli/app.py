@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import doctor, evaluate, models, report, signoff, virtual
+from harness.cli import doctor, evaluate, models, report, signoff, tune, virtual
 from harness.cli.output import out, print_error, set_verbosity
 from harness.errors import HarnessError
 
@@ -90,6 +90,8 @@ app.command("eval")(evaluate.eval_command)
 app.command("deploy-test")(signoff.deploy_test_command)
 app.command("lab")(signoff.lab_command)
 app.command("doctor")(doctor.doctor_command)
+app.command("sensitivity")(tune.sensitivity_command)
+app.command("tune")(tune.tune_command)
 
 vd_app = typer.Typer(
     help="Virtual Android devices that speak the adb wire protocol (no phone needed).", no_args_is_help=True

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import InputError
+from harness.errors import HarnessError, InputError
 from harness.fileio import atomic_output, sha256_file
 from harness.models.registry import ModelSpec
 
@@ -231,15 +231,26 @@ def apply_recipe(
         else:
             _smoke_run(path, str(target))
 
-    logging.getLogger().setLevel(logging.ERROR)  # ORT's quantizers log every node at INFO
+    # ORT's quantizers log every node at INFO (the MatMulNBits one on a logger of its own).
+    logging.getLogger().setLevel(logging.ERROR)
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.ERROR)
     with atomic_output(target, verify=check) as tmp:
-        if recipe.method is Method.DYNAMIC:
-            _dynamic(source, tmp, recipe)
-        elif recipe.method is Method.WEIGHT_ONLY:
-            onnx.save(_weight_only(model, recipe), str(tmp))
-        else:
-            assert spec is not None
-            _static(source, tmp, recipe, spec, calibration)
+        try:
+            if recipe.method is Method.DYNAMIC:
+                _dynamic(source, tmp, recipe)
+            elif recipe.method is Method.WEIGHT_ONLY:
+                onnx.save(_weight_only(model, recipe), str(tmp))
+            else:
+                assert spec is not None
+                _static(source, tmp, recipe, spec, calibration)
+        except HarnessError:
+            raise
+        except Exception as err:  # the quantizer refused this model or recipe: one line, not a traceback
+            first = (str(err).splitlines() or [type(err).__name__])[0][:200]
+            raise InputError(
+                f"recipe {recipe.name}: ONNX Runtime {onnxruntime.__version__} cannot apply it to {source.name}: "
+                f"{first}"
+            ) from None
     return {
         "recipe": recipe.describe(),
         "recipe_key": recipe.key(),
@@ -380,7 +391,10 @@ def _static(source: Path, target: Path, recipe: Recipe, spec: ModelSpec, texts: 
     from harness.evaluation.embed import Embedder
 
     embedder = Embedder(spec, source, batch_size=1)
-    feeds = [embedder.feeds_for([ids]) for ids in embedder.tokenize(texts).ids]
+    # One text per batch, all padded to one length: the histogram calibrators (percentile,
+    # entropy) stack every batch's activations and fail on ragged shapes.
+    padded = embedder.feeds_for(embedder.tokenize(texts).ids)
+    feeds = [{name: array[row : row + 1] for name, array in padded.items()} for row in range(len(texts))]
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:

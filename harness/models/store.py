@@ -207,20 +207,17 @@ def tuned_record(path: Path) -> dict | None:
     return record if record.get("sha256") == sha256_file(path) else None
 
 
-def write_tuned_record(spec: ModelSpec, path: Path, recipe_record: dict, extra: dict) -> dict:
-    """Write the `.quant.json` beside a file `tune` made: the store's usual fields plus the full
-    recipe (exclusions, calibration hash, block size, ORT version, required ops)."""
-    import json
-
-    base = spec.base_id
+def write_tuned_record(spec: ModelSpec, path: Path, source: Path, recipe_record: dict, extra: dict) -> dict:
+    """Write the `.quant.json` beside a file `tune` made from `source`: the store's usual fields
+    plus the full recipe (exclusions, calibration hash, block size, ORT version, required ops)."""
     record = {
         "id": spec.id,
         "file": Path(path).name,
-        "source": f"originals/{spec.original}.onnx",
-        "source_sha256": json.loads(build_record_path(spec).read_text())["sha256"],
+        "source": Path(source).name,
+        "source_sha256": sha256_file(source),
         "preset": f"tuned:{recipe_record['recipe']['name']}",
         "default_preset": False,
-        "tuned_from": base,
+        "tuned_from": spec.base_id,
         **recipe_record,
         **extra,
     }
