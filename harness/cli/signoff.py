@@ -140,10 +140,6 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
     print_summary(run, out)
     for name, path in written.items():
         say(f"{name}: {path}")
-    if "json" in written:  # reports/latest: the newest run
-        from harness.reports.history import update_latest
-
-        update_latest(options.reports_dir)
     # The summary's headline says which verdict and why; its exit code is never lower than the run's.
     raise typer.Exit(int(verdict_of(run).exit_code))
 

@@ -61,7 +61,7 @@ def runs(devices, adb_server, model_file, registry, tmp_path_factory) -> dict[st
     first = run_cli(*args, "--device", devices[0].serial, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     (run_a,) = [p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()]
-    second = run_cli(*args, "--device", devices[1].serial, "--baseline", str(run_a), env=env)
+    second = run_cli(*args, "--device", devices[1].serial, "--baseline", "latest", env=env)  # latest: run A
     run_b = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink() and p != run_a)
 
     # Run C: the same model ID, its file made by the chapter's per-tensor recipe.
@@ -109,7 +109,9 @@ def test_a_run_against_its_own_recipe_passes_and_records_the_comparison(runs):
     # the device kept its vectors, small: float16, compressed
     (kept,) = list(runs["b"].glob("*/embeddings-*.npz"))
     assert kept.stat().st_size < 100_000
-    # the terminal shows the comparison side by side
+    # the page and the terminal show the comparison side by side
+    page = (runs["b"] / "signoff.html").read_text()
+    assert f"Baseline {comparison['run_id']}" in page and page.count('class="baseline-row') >= 4
     assert "Baseline" in runs["b_cli"].stdout and comparison["run_id"] in runs["b_cli"].stdout
 
 
@@ -127,6 +129,8 @@ def test_a_worse_recipe_fails_the_regression_gate_but_passes_the_absolute_ones(r
     doc = _doc(runs["c"])
     assert doc["baseline"]["passed"] is False and doc["verdict"] == "failed"
     assert any(f["gate"] == EMBEDDING_COSINE for f in doc["failed_gates"])
+    page = (runs["c"] / "signoff.html").read_text()
+    assert page.count('class="baseline-row cell-fail"') == 1 and "regression gates FAILED" in page
 
 
 def test_report_diff_names_the_changed_figures(runs):
