@@ -366,6 +366,19 @@ def check_model_for_device(path: Path | str, label: str, device_version: str | N
     return needs
 
 
+def pin_note(min_onnxruntime: str, snippet: Path = GRADLE_SNIPPET) -> str | None:
+    """One line when a model needs a newer onnxruntime-android than the app's Gradle snippet pins
+    (a run with --device-ort-version above the pin, `tune` choosing such a recipe); else None."""
+    try:
+        pinned = app_ort_version(snippet)
+    except InputError:
+        return None
+    needed = parse_version(min_onnxruntime)  # from a report: may be anything
+    if needed is None or needed <= _key(pinned):
+        return None
+    return f"needs onnxruntime-android >= {min_onnxruntime}; the app's {snippet.name} pins {pinned}: update it"
+
+
 def reported_version_gate(needs: ModelNeeds, reported: str) -> Gate | None:
     """After a run: a failing gate when the ONNX Runtime the device reported is older than the
     model needs (the declared version was wrong); None when it suffices or is not a version."""

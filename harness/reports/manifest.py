@@ -15,7 +15,7 @@ from harness import __version__
 from harness.evaluation.evaluate import EvalReport
 from harness.fileio import write_json_atomic
 from harness.gates import Gate
-from harness.models.compatibility import recorded_recipe
+from harness.models.compatibility import model_needs, recorded_recipe
 from harness.models.registry import ModelSpec
 from harness.reports.formatting import PROP_ABI, PROP_RELEASE, PROP_SDK, as_finite
 from harness.reports.json_report import summarize
@@ -39,6 +39,7 @@ def model_config(
     sts_retention: Any,
     preset: str | None = None,
     recipe: dict[str, Any] | None = None,
+    min_onnxruntime: str | None = None,
 ) -> dict[str, Any]:
     """Chapter 28A.7's ModelConfig for one model file: id, path (where the file is on the host,
     "" when not known), sha256, is_quantized, quantization_type, baseline_quality (the FP32
@@ -63,6 +64,8 @@ def model_config(
         # The recipe the file's .quant.json records (preset settings, or tune's full recipe and the
         # ops it needs), as recorded: None when there is none.
         "quantization_recipe": recipe or None,
+        # The oldest ONNX Runtime (onnxruntime-android) that runs the file's ops, opset and IR version.
+        "min_onnxruntime": min_onnxruntime or None,
     }
 
 
@@ -87,6 +90,7 @@ def _eval_host_model(spec: ModelSpec, report: EvalReport) -> HostModel:
     data = report.to_dict()
     model = host_model(spec, report.model_sha256, report.size_bytes, data, report.preset, report.model_path)
     model.recipe = recorded_recipe(report.model_path) or {} if report.model_path else {}
+    model.min_onnxruntime = model_needs(report.model_path).min_onnxruntime if report.model_path else ""
     model.quality["min_cosine_vs_fp32"] = report.cosine_vs_baseline.get("min")
     for name, metrics in report.retrieval.items():
         if name != "xquad_en":
@@ -178,6 +182,7 @@ def _model_entry(run: SignoffRun | None, model: HostModel, *, host: bool = True)
         sts_retention=model.quality.get("sts_retention"),
         preset=model.preset,
         recipe=model.recipe,
+        min_onnxruntime=model.min_onnxruntime,
     )
     return {
         **config,

@@ -113,6 +113,12 @@ def print_summary(run: SignoffRun, console: Console) -> None:
         console.print(Text("Quantization recipes (the model's .quant.json):", style="bold"))
     for host_model in recipes:
         console.print(_plain(f"  {host_model.model_id}: {recipe_line(host_model.recipe)}", LINE), overflow="fold")
+    from harness.models.compatibility import pin_note
+
+    for host_model in run.models:  # a runtime newer than the app pins was declared (--device-ort-version)
+        note = pin_note(host_model.min_onnxruntime) if host_model.min_onnxruntime else None
+        if note:
+            console.print(_plain(f"{host_model.model_id}: {note}", LINE, "bold yellow"), overflow="fold")
     print_baseline(run, console)  # --baseline: the side-by-side comparison
     if verdict.failed_gates:
         console.print(Text("Failed gates:", style="bold red"))

@@ -161,4 +161,5 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
             )
         )
         planned[-1].host.recipe = recorded_recipe(path) or {}
+        planned[-1].host.min_onnxruntime = needs.min_onnxruntime
     return HostPlan(options.run_id or new_run_id(), signoff, planned)

@@ -110,6 +110,7 @@ class HostModel:
     preset: str | None = None  # the quantization recipe that made the file (None: FP32)
     path: str = ""  # where the model file is on the host, absolute ("" when not known)
     recipe: dict[str, Any] = field(default_factory=dict)  # what its .quant.json records (empty: none)
+    min_onnxruntime: str = ""  # the oldest ONNX Runtime that runs the file (harness.models.compatibility)
 
 
 @dataclass

@@ -331,6 +331,7 @@ def test_deploy_test_refuses_a_model_the_devices_runtime_cannot_run_before_any_p
     (entry,) = json.loads(manifest.read_text())["models"]
     assert entry["quantization_recipe"]["preset"] == "arm64"
     assert entry["quantization_recipe"]["settings"]["per_channel"] is True
+    assert entry["min_onnxruntime"] == "1.12.0"  # its opset 17
     (signoff,) = {p.resolve() for p in (tmp_path / "reports").glob("*/signoff.json")}
     import onnxruntime
 
@@ -355,3 +356,33 @@ def test_every_op_the_weight_only_recipes_write_is_in_the_table(model_file, tmp_
     assert ops["MatMulNBits"].attributes["bits"] == bits and ops["GatherBlockQuantized"].attributes["bits"] == bits
     assert needs.min_onnxruntime == needed
     assert needs.unmet(app_ort_version()) == []
+
+
+def test_a_model_needing_more_than_the_app_pins_is_said_in_the_manifest_and_terminal(tmp_path):
+    from rich.console import Console
+
+    from harness.reports.manifest import build_signoff_manifest
+    from harness.reports.terminal import print_summary
+    from tests.reports.conftest import make_run
+
+    snippet = tmp_path / "gradle-snippet.gradle.kts"
+    snippet.write_text('implementation("com.microsoft.onnxruntime:onnxruntime-android:1.20.0")\n')
+    assert compat.pin_note("1.23.0", snippet) == (
+        "needs onnxruntime-android >= 1.23.0; the app's gradle-snippet.gradle.kts pins 1.20.0: update it"
+    )
+    assert compat.pin_note("1.20.0", snippet) is None
+    assert compat.pin_note("<not a version>", snippet) is None
+
+    run = make_run()
+    newest = parse_version(app_ort_version())
+    assert newest is not None
+    beyond = f"{newest[0]}.{newest[1] + 1}.0"  # more than the real pin
+    run.models[0].min_onnxruntime, run.models[1].min_onnxruntime = beyond, "1.12.0"
+    entries = {m["id"]: m for m in build_signoff_manifest(run)["models"]}
+    assert entries[run.models[0].model_id]["min_onnxruntime"] == beyond
+    assert entries[run.models[1].model_id]["min_onnxruntime"] == "1.12.0"
+    console = Console(record=True, width=200)
+    print_summary(run, console)
+    text = console.export_text()
+    assert f"{run.models[0].model_id}: needs onnxruntime-android >= {beyond}; the app's" in text
+    assert f"{run.models[1].model_id}: needs" not in text
