@@ -295,13 +295,16 @@ def _weight_only(model, recipe: Recipe):
     if recipe.embeddings is not Embeddings.FP32:
         bits = 8 if recipe.embeddings is Embeddings.INT8 else 4
         _quantize_embeddings(model, bits, recipe.embedding_block_size, excluded)
-    passes: list[tuple[int, list[str] | None, set[str]]] = []
+    # ORT's nodes_to_include adds to the op types rather than restricting them, so the 8-bit pass
+    # of a mixed recipe excludes every other MatMul instead.
+    matmuls = {str(n["name"]) for n in quantizable_nodes(model) if n["op_type"] == "MatMul"}
+    passes: list[tuple[int, set[str]]] = []
     if recipe.int8_nodes:
-        passes.append((8, list(recipe.int8_nodes), excluded))
-        passes.append((recipe.bits, None, excluded | set(recipe.int8_nodes)))
+        passes.append((8, excluded | (matmuls - set(recipe.int8_nodes))))
+        passes.append((recipe.bits, excluded | set(recipe.int8_nodes)))
     else:
-        passes.append((recipe.bits, None, excluded))
-    for bits, include, exclude in passes:
+        passes.append((recipe.bits, excluded))
+    for bits, exclude in passes:
         config = DefaultWeightOnlyQuantConfig(
             block_size=recipe.block_size,
             is_symmetric=True,
@@ -316,7 +319,6 @@ def _weight_only(model, recipe: Recipe):
             is_symmetric=True,
             accuracy_level=recipe.accuracy_level or None,
             nodes_to_exclude=sorted(exclude),
-            nodes_to_include=include,
             algo_config=config,
         )
         quantizer.process()

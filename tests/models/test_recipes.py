@@ -1,0 +1,140 @@
+"""Recipes: validation, what each method writes (ops, attributes, opset), how close it stays to
+FP32 on the tiny encoder, the record beside the file, and the store's tuned-file record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from harness.errors import InputError
+from harness.evaluation.metrics import cosine_rows
+from harness.models.recipes import (
+    DEFAULT_DYNAMIC,
+    WEIGHT_ONLY_INT4,
+    WEIGHT_ONLY_INT8,
+    Calibration,
+    Method,
+    Recipe,
+    apply_recipe,
+    recipe_from_dict,
+    required_ops,
+)
+from tests.models.test_sensitivity import BAD_NODE, tiny_encoder, tiny_spec, write_tiny_encoder  # noqa: F401
+
+TEXTS = ["A man is playing a guitar.", "The cat sat on the mat.", "Stocks fell sharply on Monday morning."]
+
+
+def run(path, texts=TEXTS) -> np.ndarray:
+    from harness.evaluation.embed import Embedder
+
+    return Embedder(tiny_spec(), path, batch_size=1).embed(texts).vectors
+
+
+def ops(path) -> dict[str, dict]:
+    return {o["op_type"]: o for o in required_ops(path)}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"method": "weight-only", "bits": 3}, "bits 3"),
+        ({"bits": 4}, "bits 4"),  # dynamic is 8-bit only
+        ({"method": "weight-only", "block_size": 48}, "power of two"),
+        ({"method": "weight-only", "accuracy_level": 5}, "accuracy_level"),
+        ({"method": "static"}, "calibration"),
+        ({"calibration": "minmax"}, "calibration"),
+        ({"embeddings": "int8"}, "weight-only"),
+        ({"method": "weight-only", "int8_nodes": ("x",)}, "bits 4"),
+        ({"method": "quantum"}, "method 'quantum'"),
+        ({"method": "static", "calibration": "median"}, "calibration 'median'"),
+    ],
+)
+def test_bad_recipes_are_one_line_naming_the_field(fields, message):
+    with pytest.raises(InputError, match=message):
+        Recipe("r", **fields)
+
+
+def test_round_trip_and_key_ignores_the_name():
+    recipe = replace(WEIGHT_ONLY_INT4, int8_nodes=("a", "b"), nodes_to_exclude=("c",))
+    again = recipe_from_dict(json.loads(json.dumps(recipe.describe())))
+    assert again == recipe and again.method is Method.WEIGHT_ONLY
+    assert recipe.with_name("other").key() == recipe.key() != WEIGHT_ONLY_INT8.key()
+    with pytest.raises(InputError, match="unknown field"):
+        recipe_from_dict({**recipe.describe(), "colour": "red"})
+
+
+def test_weight_only_int8_needs_matmulnbits_8bit_and_8bit_embeddings_and_stays_close(tiny_encoder, tmp_path):
+    # The outlier MatMul breaks any 8-bit block that holds its huge row: kept in FP32 here.
+    recipe = replace(WEIGHT_ONLY_INT8, nodes_to_exclude=(BAD_NODE,))
+    record = apply_recipe(tiny_encoder, tmp_path / "w8.onnx", recipe, spec=tiny_spec())
+    found = ops(tmp_path / "w8.onnx")
+    assert found["MatMulNBits"]["domain"] == "com.microsoft"
+    assert found["MatMulNBits"]["attrs"] == {"bits": 8, "block_size": 32, "accuracy_level": 4}
+    assert found["GatherBlockQuantized"]["attrs"]["bits"] == 8
+    assert found["ReduceMean"]["opset"] == 21  # converted before MatMulNBits (its output declares 21)
+    assert "Gather" not in found
+    import onnx
+
+    kinds = {n.name: n.op_type for n in onnx.load(str(tmp_path / "w8.onnx")).graph.node}
+    assert kinds[BAD_NODE] == "MatMul" and list(kinds.values()).count("MatMul") == 1
+    assert record["required_ops"] == required_ops(tmp_path / "w8.onnx")
+    assert record["recipe"]["name"] == WEIGHT_ONLY_INT8.name and record["onnxruntime_version"]
+    assert record["size_bytes"] < 0.35 * tiny_encoder.stat().st_size
+    assert cosine_rows(run(tmp_path / "w8.onnx"), run(tiny_encoder)).min() > 0.999
+
+
+def test_int4_with_int8_nodes_mixes_bit_widths(tiny_encoder, tmp_path):
+    mixed = replace(WEIGHT_ONLY_INT4, name="mixed", int8_nodes=(BAD_NODE,))
+    apply_recipe(tiny_encoder, tmp_path / "w4.onnx", mixed, spec=tiny_spec())
+    bits = sorted(o["attrs"]["bits"] for o in required_ops(tmp_path / "w4.onnx") if o["op_type"] == "MatMulNBits")
+    assert bits == [4, 8]
+    assert ops(tmp_path / "w4.onnx")["GatherBlockQuantized"]["attrs"]["bits"] == 4
+    assert np.isfinite(run(tmp_path / "w4.onnx")).all()
+
+
+def test_dynamic_keeps_excluded_nodes_in_fp32(tiny_encoder, tmp_path):
+    recipe = replace(DEFAULT_DYNAMIC, nodes_to_exclude=(BAD_NODE,))
+    apply_recipe(tiny_encoder, tmp_path / "d.onnx", recipe, spec=tiny_spec())
+    import onnx
+
+    nodes = {n.name: n.op_type for n in onnx.load(str(tmp_path / "d.onnx")).graph.node}
+    assert nodes[BAD_NODE] == "MatMul"
+    assert "MatMulInteger" in nodes.values()
+
+
+@pytest.mark.parametrize("calibration", list(Calibration))
+def test_static_qdq_records_its_calibration_set(tiny_encoder, tmp_path, calibration):
+    recipe = Recipe("s", Method.STATIC, calibration=calibration, calibration_size=2, op_types=("MatMul",))
+    record = apply_recipe(tiny_encoder, tmp_path / "s.onnx", recipe, spec=tiny_spec(), calibration_texts=TEXTS)
+    assert record["calibration_texts"] == 2 and len(record["calibration_sha256"]) == 64
+    assert {"QuantizeLinear", "DequantizeLinear"} <= set(ops(tmp_path / "s.onnx"))
+    with pytest.raises(InputError, match="needs texts"):
+        apply_recipe(tiny_encoder, tmp_path / "s2.onnx", recipe, spec=tiny_spec())
+
+
+def test_quantized_or_weightless_inputs_are_refused(tiny_encoder, tmp_path):
+    apply_recipe(tiny_encoder, tmp_path / "q.onnx", DEFAULT_DYNAMIC, spec=tiny_spec())
+    with pytest.raises(InputError, match="quantized already"):
+        apply_recipe(tmp_path / "q.onnx", tmp_path / "qq.onnx", WEIGHT_ONLY_INT8)
+    plain = write_tiny_encoder(tmp_path / "plain.onnx", matmuls=False)
+    with pytest.raises(InputError, match="no quantizable nodes"):
+        apply_recipe(plain, tmp_path / "p.onnx", WEIGHT_ONLY_INT8)
+    assert not (tmp_path / "p.onnx").exists()
+
+
+def test_the_store_takes_a_tuned_record_only_for_its_bytes(tiny_encoder, tmp_path):
+    from harness.models.store import tuned_record, write_tuned_record
+
+    target = tmp_path / "TINY-TEST-INT8.onnx"
+    made = apply_recipe(tiny_encoder, target, WEIGHT_ONLY_INT8, spec=tiny_spec())
+    spec = replace(tiny_spec(), id="TINY-TEST-INT8", variant="INT8")
+    write_tuned_record(spec, target, tiny_encoder, made, {"gate_profile": "mixed-index"})
+    record = tuned_record(target)
+    assert record is not None and record["preset"] == f"tuned:{WEIGHT_ONLY_INT8.name}"
+    assert record["recipe"]["block_size"] == 32 and record["gate_profile"] == "mixed-index"
+    assert any(o["op_type"] == "MatMulNBits" for o in record["required_ops"])
+    target.write_bytes(target.read_bytes() + b"\0")
+    assert tuned_record(target) is None
