@@ -86,6 +86,8 @@ def _short(text: str) -> str:
 def baseline_title(run: SignoffRun) -> str:
     comparison = run.baseline if isinstance(run.baseline, dict) else {}
     verdict = "passed" if comparison.get("passed") else "FAILED"
+    if comparison.get("error"):
+        verdict = f"not compared ({comparison['error']})"
     return f"Baseline {comparison.get('run_id', '?')} ({comparison.get('path', '?')}): regression gates {verdict}"
 
 
@@ -94,6 +96,8 @@ def print_baseline(run: SignoffRun, console: Console) -> None:
     model); nothing for a run without a baseline."""
     rows = baseline_rows(run)
     if not rows:
+        if isinstance(run.baseline, dict) and run.baseline.get("error"):
+            console.print(Text(terminal_text(baseline_title(run), 400), "bold yellow"), overflow="fold")
         return
     if console.width < STACK_BELOW:  # one line per figure, as the summary stacks below 100 columns
         console.print(Text(terminal_text(baseline_title(run), 300), "bold"), overflow="fold")

@@ -76,12 +76,14 @@ class Baseline:
 
     def vectors(self, device_index: int, model_id: str) -> np.ndarray | None:
         """The baseline device's vectors of a model, None when that run did not keep them."""
-        devices = self.document.get("devices") or []
+        devices = _records(self.document.get("devices"))
         device = devices[device_index] if 0 <= device_index < len(devices) else {}
-        relative = (device.get("artifacts") or {}).get(embeddings_file(model_id))
+        relative = _d(device.get("artifacts")).get(embeddings_file(model_id))
         if not isinstance(relative, str):
             return None
         path = self.directory / relative
+        if not path.resolve().is_relative_to(self.directory.resolve()):
+            return None  # the baseline's own files only
         try:
             data = path.read_bytes()
         except OSError:
@@ -94,21 +96,21 @@ class Baseline:
 
 def check_baseline(document: dict[str, Any], path: Path, model_ids: Sequence[str], app_package: str) -> None:
     """A baseline this run can be compared with, or an InputError naming the file and what differs."""
-    theirs = [m.get("model_id") for m in document.get("models", []) if isinstance(m, dict)]
+    theirs = [m.get("model_id") for m in _records(document.get("models"))]
     if not set(theirs) & set(model_ids):
         raise InputError(
             f"{path}: the baseline ran another model set ({', '.join(map(str, theirs)) or 'none'};"
             f" this run: {', '.join(model_ids)})"
         )
-    package = (document.get("settings") or {}).get("app_package")
+    package = _d(document.get("settings")).get("app_package")
     if package and package != app_package:
         raise InputError(f"{path}: the baseline ran app package {package}, this run {app_package}")
 
 
 def device_key(device: dict[str, Any]) -> str:
     """What a device is across releases: manufacturer, model and ABI (`Google Pixel 8 (arm64-v8a)`)."""
-    props = device.get("props") or {}
-    name = " ".join(p for p in (props.get("ro.product.manufacturer"), props.get("ro.product.model")) if p)
+    props = _d(device.get("props"))
+    name = " ".join(str(p) for p in (props.get("ro.product.manufacturer"), props.get("ro.product.model")) if p)
     return f"{name or 'unknown device'} ({props.get('ro.product.cpu.abi') or 'unknown ABI'})"
 
 
@@ -123,6 +125,19 @@ def pair_devices(here: list[dict[str, Any]], there: list[dict[str, Any]]) -> lis
             free.remove(match)
         pairs.append((i, match))
     return pairs + [(None, j) for j in free]
+
+
+def _d(value: Any) -> dict[str, Any]:
+    """A dict, or {} for anything else: a baseline file is input, its fields may be anything."""
+    return value if isinstance(value, dict) else {}
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _texts(value: Any) -> list[str | None]:
+    return [t if isinstance(t, str) else None for t in value] if isinstance(value, list) else []
 
 
 def _number(value: Any) -> float | None:
@@ -173,7 +188,7 @@ def _drop_gate(name: str, here: Any, there: Any, limit: float, comparable: str |
 
 def _host_rows(here: dict, there: dict, gates: RegressionGates) -> list[dict[str, Any]]:
     model_id = here["model_id"]
-    q, bq = here.get("quality") or {}, there.get("quality") or {}
+    q, bq = _d(here.get("quality")), _d(there.get("quality"))
     rows = [
         _row(
             HOST,
@@ -224,7 +239,7 @@ def _embedding_row(
     where: str,
     model_id: str,
     vectors: tuple[np.ndarray | None, np.ndarray | None],
-    texts: tuple[list[str], list[str]],
+    texts: tuple[list[str | None], list[str | None]],
     changed: bool,
     limit: float,
 ) -> dict[str, Any]:
@@ -242,7 +257,7 @@ def _embedding_row(
             passed=None,
             why=f"no device vectors kept in {missing}",
         )
-    index = {text: i for i, text in enumerate(texts[1]) if i < len(there)}
+    index = {text: i for i, text in enumerate(texts[1]) if i < len(there) and text is not None}
     common = [(i, index[t]) for i, t in enumerate(texts[0]) if t in index and i < len(here)]
     if not common or here.shape[1] != there.shape[1]:
         return _row(
@@ -284,16 +299,16 @@ def compare_runs(
     """The comparison of run `here` with baseline `there` (both signoff.json-shaped): rows and
     whether every gated row passed."""
     rows: list[dict[str, Any]] = []
-    host_here = {m["model_id"]: m for m in here.get("models", [])}
-    host_there = {m["model_id"]: m for m in there.get("models", [])}
+    host_here = {str(m.get("model_id")): m for m in _records(here.get("models"))}
+    host_there = {str(m.get("model_id")): m for m in _records(there.get("models"))}
     for model_id, model in host_here.items():
         if model_id in host_there:
             rows += _host_rows(model, host_there[model_id], gates)
         else:
             rows.append(_row(HOST, model_id, "model", model_id, None, why=ONLY_HERE))
     rows += [_row(HOST, m, "model", None, m, why=ONLY_BASELINE) for m in host_there if m not in host_here]
-    texts = (list(here.get("texts") or []), list(there.get("texts") or []))
-    devices_here, devices_there = list(here.get("devices") or []), list(there.get("devices") or [])
+    texts = (_texts(here.get("texts")), _texts(there.get("texts")))
+    devices_here, devices_there = _records(here.get("devices")), _records(there.get("devices"))
     for i, j in pair_devices(devices_here, devices_there):
         if i is None or j is None:
             device = devices_there[j] if i is None else devices_here[i]  # type: ignore[index]
@@ -332,7 +347,7 @@ def _device_rows(
     device: dict[str, Any],
     base: dict[str, Any],
     indexes: tuple[int, int],
-    texts: tuple[list[str], list[str]],
+    texts: tuple[list[str | None], list[str | None]],
     here_vectors: Vectors,
     there_vectors: Vectors,
     gates: RegressionGates,
@@ -340,9 +355,9 @@ def _device_rows(
 ) -> list[dict[str, Any]]:
     where = device_key(device)
     rows = []
-    theirs = {m.get("model_id"): m for m in base.get("models") or []}
-    ours = {m.get("model_id"): m for m in device.get("models") or []}
-    emulated = bool((device.get("health") or {}).get("emulator"))
+    theirs = {str(m.get("model_id")): m for m in _records(base.get("models"))}
+    ours = {str(m.get("model_id")): m for m in _records(device.get("models"))}
+    emulated = _d(device.get("health")).get("emulator") is True
     for model_id, model in ours.items():
         other = theirs.get(model_id)
         if other is None:
@@ -351,7 +366,7 @@ def _device_rows(
         changed = model.get("sha256") != other.get("sha256")
         vectors = (here_vectors(indexes[0], model_id), there_vectors(indexes[1], model_id))
         rows.append(_embedding_row(where, model_id, vectors, texts, changed, gates.min_embedding_cosine))
-        p50 = (_number((model.get("latency_ms") or {}).get("p50")), _number((other.get("latency_ms") or {}).get("p50")))
+        p50 = (_number(_d(model.get("latency_ms")).get("p50")), _number(_d(other.get("latency_ms")).get("p50")))
         gated = not emulated or gate_latency_on_emulators
         latency = _ratio_gate(
             rg.LATENCY_RATIO, *p50, gates.max_latency_p50_ratio, gated, "emulated device: shown, not gated"
@@ -359,9 +374,7 @@ def _device_rows(
         rows.append(_row(where, model_id, "latency_p50_ms", p50[0], p50[1], **latency))
         for block, key in (("parity", "min_cosine"), ("vs_fp32", "mean_cosine"), ("vs_fp32", "top1_retention")):
             figure = f"{block}.{key}"
-            rows.append(
-                _row(where, model_id, figure, (model.get(block) or {}).get(key), (other.get(block) or {}).get(key))
-            )
+            rows.append(_row(where, model_id, figure, _d(model.get(block)).get(key), _d(other.get(block)).get(key)))
     rows += [_row(where, m, "model", None, m, why=ONLY_BASELINE) for m in theirs if m not in ours]
     for row in rows:
         row["serial"], row["baseline_serial"] = device.get("serial"), base.get("serial")
@@ -378,14 +391,18 @@ def apply_baseline(run: SignoffRun, baseline: Baseline, gate_latency_on_emulator
         data = devices[index].artifact_data.get(embeddings_file(model_id))
         return None if data is None else decode_embeddings(data, f"{devices[index].serial}: {model_id}")
 
-    comparison = compare_runs(
-        run.to_dict(),
-        baseline.document,
-        here_vectors=here_vectors,
-        there_vectors=baseline.vectors,
-        gates=baseline.gates,
-        gate_latency_on_emulators=gate_latency_on_emulators,
-    )
+    try:
+        comparison = compare_runs(
+            run.to_dict(),
+            baseline.document,
+            here_vectors=here_vectors,
+            there_vectors=baseline.vectors,
+            gates=baseline.gates,
+            gate_latency_on_emulators=gate_latency_on_emulators,
+        )
+    except Exception as err:  # a comparison bug must not cost the run its reports: it says so instead
+        comparison = {"run_id": baseline.document.get("run_id"), "passed": None, "rows": []}
+        comparison["error"] = f"the comparison failed: {type(err).__name__}: {err}"
     comparison["path"] = str(baseline.path)
     by_serial = {d.serial: d for d in devices}
     for row in comparison["rows"]:

@@ -259,3 +259,38 @@ def test_regression_thresholds_are_checked():
     with pytest.raises(InputError, match="--baseline-min-cosine"):
         RegressionGates(min_embedding_cosine=float("nan"))
     assert Baseline(Path("x/signoff.json"), {}).directory == Path("x")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        {"models": [None, 3, {"model_id": ["x"]}], "devices": [None, {"props": [1], "models": "no"}]},
+        {"models": "x", "devices": {"a": 1}, "texts": [None, 5, {}]},
+        {"models": [{"model_id": MODEL, "quality": [], "size_bytes": "big"}], "devices": [{"health": "?"}]},
+    ],
+)
+def test_a_hostile_baseline_document_never_crashes_the_comparison(garbage, tmp_path):
+    here = _run(_device("s1", PIXEL))
+    result = compare_runs(
+        here, garbage, here_vectors=lambda i, m: _vectors(1), there_vectors=lambda i, m: None, gates=RegressionGates()
+    )
+    assert isinstance(result["rows"], list) and result["passed"] in (True, False)
+    baseline = Baseline(
+        tmp_path / "run" / "signoff.json", {"devices": [{"artifacts": {embeddings_file(MODEL): "../x"}}]}
+    )
+    (tmp_path / "x").write_bytes(encode_embeddings(_vectors(1)))
+    assert baseline.vectors(0, MODEL) is None  # outside the baseline's directory: never read
+
+
+def test_a_comparison_that_raises_is_recorded_not_raised(tmp_path, monkeypatch):
+    import harness.signoff.baseline as module
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(module, "compare_runs", broken)
+    run = _signoff_run("new", "b" * 64, _vectors(1))
+    comparison = apply_baseline(run, Baseline(tmp_path / "signoff.json", {"run_id": "run-a"}))
+    assert comparison["error"] == "the comparison failed: ZeroDivisionError: boom" and comparison["rows"] == []
+    written = write_reports(run, tmp_path / "out")
+    assert "not compared (the comparison failed" in written["html"].read_text()
