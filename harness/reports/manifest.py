@@ -90,12 +90,24 @@ def _eval_host_model(spec: ModelSpec, report: EvalReport) -> HostModel:
     data = report.to_dict()
     model = host_model(spec, report.model_sha256, report.size_bytes, data, report.preset, report.model_path)
     model.recipe = recorded_recipe(report.model_path) or {} if report.model_path else {}
-    model.min_onnxruntime = model_needs(report.model_path).min_onnxruntime if report.model_path else ""
+    model.min_onnxruntime = _min_onnxruntime(report.model_path)
     model.quality["min_cosine_vs_fp32"] = report.cosine_vs_baseline.get("min")
     for name, metrics in report.retrieval.items():
         if name != "xquad_en":
             model.quality.update({f"{name}_{k}": v for k, v in metrics.items() if k.endswith("_retention")})
     return model
+
+
+def _min_onnxruntime(path: str) -> str:
+    """The oldest ONNX Runtime that runs the file, "" when there is no readable file to ask."""
+    from harness.errors import InputError
+
+    if not path or not Path(path).is_file():
+        return ""
+    try:
+        return model_needs(path).min_onnxruntime
+    except InputError:
+        return ""
 
 
 def build_manifest(entries: Sequence[tuple[ModelSpec, EvalReport]]) -> dict[str, Any]:
