@@ -1,7 +1,8 @@
 """The AVA app and its test APK installed with `adb install` (real APKs built with aapt/apksigner)
 instead of declared in the device's config: the harness's health check and the whole deploy-test
 see what a phone shows. The test package is bound to the Python reference by package name
-(DeviceConfig.instrumentation_entries), as a phone runs the code inside the APK."""
+(DeviceConfig.instrumentation_entries), as a phone runs the code inside the APK. `adb logcat -d`
+afterwards shows the run, and after an injected crash the FATAL EXCEPTION."""
 
 from __future__ import annotations
 
@@ -38,3 +39,17 @@ def test_deploy_test_runs_on_apks_installed_with_adb(
     (record,) = deploy_test([device.serial], options).devices
     assert record.status == "passed", record.error
     assert (record.health["app_version"], record.health["test_apk_version"]) == ("7.0 (7)", "3.0 (3)")
+
+    # `adb logcat -d` afterwards shows the instrumentation's run, its checks' lines and no crash.
+    log = adb_server.run("-s", device.serial, "logcat", "-d", timeout=60).stdout
+    assert "ActivityManager: Start proc " in log and f":{DEFAULT_APP_PACKAGE}/" in log
+    assert "TestRunner: run started: " in log and "TestRunner: run finished: " in log
+    assert " AvaSignoff: " in log and "FATAL EXCEPTION" not in log
+
+    # A crash mid-run: the deploy-test fails and logcat holds the FATAL EXCEPTION with its stack.
+    adb_server.run("-s", device.serial, "logcat", "-b", "all", "-c", timeout=60)
+    device.faults.crash_instrumentation(after_writes=4)
+    (record,) = deploy_test([device.serial], options).devices
+    assert record.status == "failed" and "Process crashed" in (record.error or "")
+    crash = adb_server.run("-s", device.serial, "logcat", "-d", "-b", "crash", timeout=60).stdout
+    assert "E AndroidRuntime: FATAL EXCEPTION: main" in crash and "\tat " in crash
