@@ -113,6 +113,7 @@ class GateProfile:
     description: str
     quality: QualityGates
     min_cosine: float = 0.0
+    chapter_tests: bool = True  # chapter 28A's tests 1-4 must pass too
 
     def __post_init__(self) -> None:
         _check_range(f"gate profile {self.name} min_cosine", self.min_cosine, 0.0, 1.0)

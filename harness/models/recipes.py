@@ -10,10 +10,12 @@ Runtime version and the ops the file needs (`required_ops`), so a device's ORT c
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import json
 import logging
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -410,7 +412,8 @@ def _static(source: Path, target: Path, recipe: Recipe, spec: ModelSpec, texts: 
         Calibration.PERCENTILE: CalibrationMethod.Percentile,
         Calibration.ENTROPY: CalibrationMethod.Entropy,
     }[recipe.calibration]
-    with tempfile.TemporaryDirectory(prefix="ava-static-") as work:
+    # The histogram calibrators print their progress on stdout, which belongs to the results.
+    with tempfile.TemporaryDirectory(prefix="ava-static-") as work, contextlib.redirect_stdout(sys.stderr):
         staged = Path(work) / "model.onnx"
         staged.symlink_to(source.resolve())
         quantize_static(

@@ -128,7 +128,8 @@ def profile_gates(figures: dict, profile: GateProfile) -> list[Gate]:
         value = figures.get(name)
         if threshold > 0 and value is not None:
             gates.append(Gate(name, bool(np.isfinite(value) and value >= threshold), float(value), threshold))
-    gates.append(Gate("chapter_tests", bool(figures.get("chapter_tests_passed", False)), None, None))
+    if profile.chapter_tests:
+        gates.append(Gate("chapter_tests", bool(figures.get("chapter_tests_passed", False)), None, None))
     return gates
 
 

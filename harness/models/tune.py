@@ -209,7 +209,9 @@ class Search:
             recipe,
             EvalSet(pairs),
             f"arm64-{getattr(self.arm64_runtime, 'cpu', '')}",
-            lambda: arm64_figures(self.spec, self.file_for(recipe), self.base_path, pairs, self.arm64_runtime),
+            lambda: arm64_figures(
+                self.spec, self.file_for(recipe), self.base_path, pairs, self.arm64_runtime, self.cache_dir / "arm64"
+            ),
         )
         arm_gates = [replace(g, name=f"arm64_{g.name}") for g in profile_gates(candidate.arm64, self.profile)]
         candidate.gates += [g for g in arm_gates if g.name != "arm64_chapter_tests"]
@@ -262,7 +264,9 @@ class Search:
         )
 
 
-def arm64_figures(spec: ModelSpec, path: Path, base_path: Path, pairs: Sequence, runtime: object) -> dict:
+def arm64_figures(
+    spec: ModelSpec, path: Path, base_path: Path, pairs: Sequence, runtime: object, cache_dir: Path = TUNE_DIR / "arm64"
+) -> dict:
     """Cosine to host FP32 and Spearman retention of `path` run by the aarch64 ORT on `pairs`."""
     from harness.evaluation.embed import Embedder, pool
     from harness.evaluation.metrics import cosine_rows, spearman
@@ -272,7 +276,7 @@ def arm64_figures(spec: ModelSpec, path: Path, base_path: Path, pairs: Sequence,
     sentences = sorted({p.sentence1 for p in pairs} | {p.sentence2 for p in pairs})
     ids = embedder.tokenize(sentences).ids
     feeds = [embedder.feeds_for([tokens]) for tokens in ids]
-    outputs = reference_embeddings(path, feeds, spec.output, runtime=runtime)  # type: ignore[arg-type]
+    outputs = reference_embeddings(path, feeds, spec.output, cache_dir, runtime=runtime)  # type: ignore[arg-type]
     arm = np.vstack(
         [pool(out, f["attention_mask"], spec.pooling, spec.normalize) for out, f in zip(outputs, feeds, strict=True)]
     )
@@ -302,7 +306,7 @@ def tune(
     base_path: Path,
     *,
     target: Target = Target.INT8,
-    profile: str = "mixed-index",
+    profile: str | GateProfile = "mixed-index",
     max_size_ratio: float | None = None,
     screen: EvalSet | None = None,
     full: EvalSet | None = None,
@@ -321,7 +325,8 @@ def tune(
     limit = DEFAULT_MAX_SIZE_RATIO[target] if max_size_ratio is None else max_size_ratio
     if not 0.0 < limit <= 1.0:
         raise InputError(f"--max-size-ratio {limit}: must be in (0, 1]")
-    chosen_profile = GATE_PROFILES[profile]
+    chosen_profile = GATE_PROFILES[profile] if isinstance(profile, str) else profile
+    profile = chosen_profile.name
     screen = screen or EvalSet.default(retrieval=False, latency_texts=0)
     full = full or EvalSet.default()
     search = Search(
