@@ -189,6 +189,7 @@ def sensitivity(
             done = json.loads(cache_path.read_text())["rows"]
         except (OSError, ValueError, KeyError, TypeError):
             done = {}
+    base_vectors = None if len(done) >= len(units) else embed_subset(spec, base_path, evalset.sentences())
     with tempfile.TemporaryDirectory(prefix="ava-sensitivity-") as work:
         for index, (label, names, op_type) in enumerate(units, start=1):
             if label in done:
@@ -200,13 +201,36 @@ def sensitivity(
             except InputError as err:  # a node the recipe cannot quantize on its own: say so, go on
                 done[label] = {"nodes": names, "op_type": op_type, "error": str(err)}
                 continue
-            figures = measure(spec, target, base_path, evalset)
+            figures = quick_figures(spec, target, base_path, base_vectors, evalset)
             done[label] = {"nodes": names, "op_type": op_type, **figures, "drop": 1.0 - float(figures["mean_cosine"])}
             write_json_atomic(
                 cache_path, {"model_sha256": sha256_file(base_path), "recipe": recipe.describe(), "rows": done}
             )
     rows = [{"label": label, **row} for label, row in done.items() if label in {u[0] for u in units}]
     return sorted(rows, key=lambda r: (-r.get("drop", -1.0), r.get("min_cosine", 1.0)))
+
+
+def quick_figures(spec: ModelSpec, path: Path, base_path: Path, base_vectors, evalset: EvalSet) -> dict:
+    """What sensitivity ranks by, and no more: cosine to FP32 and STS Spearman retention of
+    `path` on the evaluation sentences (FP32 vectors computed once by the caller)."""
+    from harness.evaluation.metrics import cosine_rows, spearman
+
+    sentences = evalset.sentences()
+    vectors = embed_subset(spec, path, sentences)
+    cos = cosine_rows(vectors, base_vectors)
+    index = {text: i for i, text in enumerate(sentences)}
+    left = [index[p.sentence1] for p in evalset.sts_pairs]
+    right = [index[p.sentence2] for p in evalset.sts_pairs]
+    gold = [p.score for p in evalset.sts_pairs]
+    rho = spearman(cosine_rows(vectors[left], vectors[right]), gold)
+    rho_fp32 = spearman(cosine_rows(base_vectors[left], base_vectors[right]), gold)
+    return {
+        "size_ratio": Path(path).stat().st_size / Path(base_path).stat().st_size,
+        "mean_cosine": float(cos.mean()),
+        "p5_cosine": float(np.percentile(cos, 5)),
+        "min_cosine": float(cos.min()),
+        "spearman_retention": rho / rho_fp32 if rho_fp32 else 0.0,
+    }
 
 
 def embed_subset(spec: ModelSpec, path: Path, texts: Sequence[str]) -> np.ndarray:

@@ -233,23 +233,25 @@ class Search:
             else:
                 step = replace(recipe, name=f"{recipe.name}-fp32x{count}", nodes_to_exclude=nodes)
             candidate = self.evaluate(step)
-            if candidate.passed or (candidate.error and "size limit" in candidate.error):
+            if candidate.passed or candidate.error or candidate.size_ratio >= self.smallest_pass():
                 break
 
     def run(self, recipes: Sequence[Recipe]) -> Candidate | None:
         for recipe in recipes:
             self.evaluate(recipe)
-        dynamic = self.candidates.get(DEFAULT_DYNAMIC.key())
-        if dynamic is not None and not dynamic.passed and not dynamic.error:
-            self.greedy(DEFAULT_DYNAMIC, keep_8bit=False)
-        int4 = self.candidates.get(WEIGHT_ONLY_INT4.key())
-        if int4 is not None and not int4.passed and not int4.error:
-            self.greedy(WEIGHT_ONLY_INT4, keep_8bit=True)
+        for start, keep_8bit in ((DEFAULT_DYNAMIC, False), (WEIGHT_ONLY_INT4, True)):
+            found = self.candidates.get(start.key())
+            # Keeping nodes out only grows a file: worth it only below the smallest passing one.
+            if found is not None and not found.passed and not found.error and found.size_ratio < self.smallest_pass():
+                self.greedy(start, keep_8bit=keep_8bit)
         for candidate in sorted(self.passing(), key=lambda c: c.size_ratio):
             self.progress(f"confirming {candidate.recipe.name} ({candidate.size_ratio:.1%} of FP32) on the full set")
             if self.confirm(candidate):
                 return candidate
         return None
+
+    def smallest_pass(self) -> float:
+        return min((c.size_ratio for c in self.passing()), default=self.max_size_ratio)
 
     def passing(self) -> list[Candidate]:
         return [c for c in self.candidates.values() if c.passed]

@@ -71,7 +71,7 @@ def test_a_second_search_measures_nothing_again(outlier_encoder, tmp_path, monke
         raise AssertionError("a cached candidate was measured again")
 
     monkeypatch.setattr(tune_module, "measure", refuse)
-    monkeypatch.setattr(sensitivity_module, "measure", refuse)
+    monkeypatch.setattr(sensitivity_module, "quick_figures", refuse)
     second = run_tune(outlier_encoder, tmp_path)
     assert second.chosen is not None and second.chosen.recipe == first.chosen.recipe
     assert second.chosen.figures == first.chosen.figures
