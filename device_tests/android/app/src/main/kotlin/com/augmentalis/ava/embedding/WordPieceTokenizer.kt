@@ -140,13 +140,13 @@ class WordPieceTokenizer(spec: JSONObject) {
         if (stripAccents) {
             val decomposed = Normalizer.normalize(result, Normalizer.Form.NFD)
             val kept = StringBuilder(decomposed.length)
-            decomposed.codePoints().forEach { if (Character.getType(it) != Character.NON_SPACING_MARK.toInt()) kept.appendCodePoint(it) }
+            decomposed.forEachCodePoint { if (Character.getType(it) != Character.NON_SPACING_MARK.toInt()) kept.appendCodePoint(it) }
             result = kept.toString()
         }
         if (lowercase) {
             // Per character, as Rust's char::to_lowercase (no context-dependent final sigma).
             val lower = StringBuilder(result.length)
-            result.codePoints().forEach { lower.append(String(Character.toChars(it)).lowercase(Locale.ROOT)) }
+            result.forEachCodePoint { lower.append(String(Character.toChars(it)).lowercase(Locale.ROOT)) }
             result = lower.toString()
         }
         return result
@@ -176,7 +176,9 @@ class WordPieceTokenizer(spec: JSONObject) {
 
     /** Greedy longest-match-first WordPiece; a word with any unmatched rest becomes one unk token. */
     private fun wordPiece(word: String, out: MutableList<Int>) {
-        val cps = word.codePoints().toArray()
+        val cps = IntArray(word.codePointCount(0, word.length))
+        var n = 0
+        word.forEachCodePoint { cps[n++] = it }
         if (cps.size > maxCharsPerWord) {
             out.add(unkId)
             return
@@ -274,6 +276,16 @@ class WordPieceTokenizer(spec: JSONObject) {
     }
 
     companion object {
+        // Not CharSequence.codePoints(): that needs Android API 24.
+        private inline fun String.forEachCodePoint(action: (Int) -> Unit) {
+            var i = 0
+            while (i < length) {
+                val cp = codePointAt(i)
+                action(cp)
+                i += Character.charCount(cp)
+            }
+        }
+
         fun fromFile(file: File): WordPieceTokenizer {
             val spec = try {
                 JSONObject(file.readText(Charsets.UTF_8))
