@@ -73,6 +73,8 @@ public final class InstrumentationMain {
             printer = listener;
             JUnitCore core = new JUnitCore();
             core.addListener(listener);
+            FaultListener fault = FaultListener.parse(arguments.getString(FaultListener.ARG));
+            if (fault != null) core.addListener(fault);  // after the printer: it sees the test start first
             Request request = buildRequest(arguments.getString("class", DEFAULT_CLASS));
             Log.i(LOG_TAG, "Running tests with " + env.runner() + " on a JVM (" + System.getProperty("java.version") + ")");
             Result result = core.run(request);
