@@ -109,9 +109,10 @@ def test_cli_start_list_stop(adb_server: AdbServer, cli, tmp_path: Path) -> None
         assert adb_server.run("-s", serial, "shell", "getprop ro.serialno").stdout == f"{serial}\n"
         # The starter has exited: a `start` device is detached and outlives it.
         listing = cli("list").stdout.splitlines()
-        assert listing[0].split() == ["SERIAL", "PORT", "ABI", "OWNER", "PID", "ALIVE"]
+        assert listing[0].split() == ["SERIAL", "PORT", "ABI", "APP", "OWNER", "PID", "ALIVE"]
         (row,) = listing[1:]
-        assert row.split()[:4] == [serial, serial.rsplit(":", 1)[1], "arm64-v8a", "cli"] and row.endswith("yes")
+        # APP is what `start --app` named ("-": this start named none).
+        assert row.split()[:5] == [serial, serial.rsplit(":", 1)[1], "arm64-v8a", "-", "cli"] and row.endswith("yes")
     finally:
         res = cli("stop")
     assert res.returncode == 0 and f"stopped {serial}" in res.stdout
