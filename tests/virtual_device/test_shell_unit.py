@@ -4,7 +4,7 @@ registry and whole command lines run by a ShellSession over a sandbox in tmp_pat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -145,3 +145,32 @@ def test_props_come_from_the_device(device: FakeDevice) -> None:
     assert sh(device, "getprop ro.serialno") == (0, "fake-serial\n", "")
     assert sh(device, "setprop debug.x 1; getprop debug.x") == (0, "1\n", "")
     assert device.config.extra_props == {"debug.x": "1"}
+
+
+def test_cat_streams_stdin_chunks_and_places_them_among_files(device: FakeDevice) -> None:
+    """A v1/exec host's stdin (ShellSession.stdin_chunks): `cat` passes each piece on as it comes,
+    `cat > f` appends each, `cat a - b` puts all of it in its place; other filters never see it."""
+
+    def run(command: str) -> tuple[int, list[bytes]]:
+        writes: list[bytes] = []
+
+        async def to_out(data: bytes) -> None:
+            writes.append(data)
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for piece in (b"foo", b"bar\n"):
+                yield piece
+
+        async def main() -> int:
+            session = ShellSession(device, to_out, to_out, commands=COMMANDS)
+            session.stdin_chunks = pieces
+            return await session.run(command)
+
+        return asyncio.run(main()), writes
+
+    assert run("cat") == (0, [b"foo", b"bar\n"])  # two writes: nothing waited for the end
+    assert run("cat -u -") == (0, [b"foo", b"bar\n"])
+    assert run("cat > /sdcard/s; cat /sdcard/s") == (0, [b"foobar\n"])
+    sh(device, "echo file > /sdcard/a")
+    assert run("cat /sdcard/a - /sdcard/a") == (0, [b"file\nfoobar\nfile\n"])
+    assert run("cat | wc -c") == (0, [b"7\n"])

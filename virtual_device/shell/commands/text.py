@@ -34,12 +34,14 @@ def _read_inputs(s: ShellSession, ctx: Ctx, tool: str, paths: list[str]) -> list
 @async_command("cat")
 async def cmd_cat(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
     _, paths = split_flags(args, "uvAet")
-    if ctx.stdin_chunks is not None and paths in ([], ["-"]):
-        # Stdin as it arrives: each piece goes out at once (a v1 host never sends EOF).
-        async for chunk in ctx.stdin_chunks:
-            ctx.out(chunk)
-            await ctx.flush()
-        return 0
+    if ctx.stdin_chunks is not None:
+        if paths in ([], ["-"]):
+            # Stdin as it arrives: each piece goes out at once (a v1 host never sends EOF).
+            async for chunk in ctx.stdin_chunks:
+                ctx.out(chunk)
+                await ctx.flush()
+            return 0
+        ctx.stdin = b"".join([chunk async for chunk in ctx.stdin_chunks])  # `cat a - b`: in its place
     return await s.device.run_blocking(_cat, s, ctx, paths)
 
 
