@@ -38,6 +38,7 @@ KEYS: dict[str, type] = {
     "warmup": int,
     "threads": int,
     "preset": str,
+    "gate-profile": str,
     "min-parity-cosine": float,
     "latency-budget-ms": float,
     "gate-latency-on-emulators": bool,
@@ -48,6 +49,12 @@ KEYS: dict[str, type] = {
     "runner": str,
     "reference": str,
     "device-ort-version": str,
+    "baseline": str,
+    "baseline-min-cosine": float,
+    "baseline-max-sts-drop": float,
+    "baseline-max-xquad-drop": float,
+    "baseline-max-latency-ratio": float,
+    "baseline-max-size-ratio": float,
 }
 _TYPE_NAMES = {
     list: "a list of strings",

@@ -15,7 +15,7 @@ import typer
 
 from harness.android.contract import DEFAULT_APP_PACKAGE, DEFAULT_RUNNER, DEFAULT_TEST_PACKAGE, MODES, RunSettings
 from harness.errors import HarnessError, InputError
-from harness.gates import ParityGates
+from harness.gates import GATE_PROFILES, ParityGates, parse_gate_profile
 from harness.models.quantize import PresetName, parse_preset
 from harness.reference.choice import Reference as ReferenceChoice
 from harness.regression_gates import RegressionGates
@@ -115,6 +115,16 @@ Preset = Annotated[
         parser=parse_preset,
         help="Recipe (default: the mode's default, arm64 for int8, fp16 for fp16). INT8: arm64 (phones), x86"
         " (reduce_range), chapter (28A's per-tensor recipe); FP16: fp16, fp16-occ (onnxconverter-common).",
+    ),
+]
+GateProfileName = StrEnum("GateProfileName", {name: name for name in GATE_PROFILES})  # type: ignore[misc]
+GateProfile = Annotated[
+    GateProfileName | None,
+    typer.Option(
+        parser=parse_gate_profile,
+        help="Host quality gates by how the app uses the model. same-index: queries and documents embedded on"
+        " the device by this model (ranking retention gates, cosine reported); mixed-index: documents embedded"
+        " by FP32 elsewhere (cosine-to-FP32 gates). Default: the registry's gates for the variant.",
     ),
 ]
 MinParityCosine = Annotated[float, typer.Option(help="Gate: minimum device-vs-host cosine for the same model file.")]

@@ -46,6 +46,8 @@ class DeployOptions:
     check_packages: bool = True
     # Which kernels the device's output is held against (see Reference).
     reference: Reference = Reference.AUTO
+    # `--gate-profile`: host quality gates from harness.gates.GATE_PROFILES instead of the registry's.
+    gate_profile: str | None = None
     # The device's onnxruntime-android version, checked against each model's ops before the push
     # (harness.models.compatibility); None: the version the app's Gradle snippet pins.
     device_ort_version: str | None = None

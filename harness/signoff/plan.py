@@ -3,6 +3,7 @@ evaluation (cached), the sign-off texts' token ids and the host's reference embe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import threading
@@ -75,7 +76,9 @@ def _host_eval_cached(
     spec: ModelSpec, base: ModelSpec, path: Path, base_path: Path, limit: int | None, say: Callable[[str], None]
 ) -> dict:
     """Host evaluation (STS-B, XQuAD-en, chapter tests), cached by both files' sha256."""
-    key = f"{sha256_file(path)[:16]}-{sha256_file(base_path)[:16]}-{limit or 'full'}"
+    # The report holds the gates' verdicts, so the gates (a --gate-profile's or the registry's) key it too.
+    gates = hashlib.sha256(repr(spec.gate).encode()).hexdigest()[:8]
+    key = f"{sha256_file(path)[:16]}-{sha256_file(base_path)[:16]}-{limit or 'full'}-{gates}"
     cache = CACHE_DIR / "eval" / f"{key}.json"
     if cache.is_file():
         say(f"{spec.id}: host evaluation: cached ({cache.name})")
@@ -132,7 +135,7 @@ def prepare_host(options: DeployOptions, registry: Registry, progress: Progress)
     signoff = default_signoff_set()
     planned: list[PlannedModel] = []
     for model_id in dict.fromkeys(options.model_ids):
-        spec = registry.get(model_id)
+        spec = registry.get(model_id).with_gate_profile(options.gate_profile)
         base = registry.get(spec.base_id)
         path = ensure_model_file(spec, registry, preset=options.preset, progress=say)
         # Before the host evaluation and any push: a device runtime too old for the file's ops is one line.

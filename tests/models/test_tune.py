@@ -157,3 +157,15 @@ def test_arm64_re_measure_rejects_a_deliberately_wrong_recipe_and_accepts_a_good
     print(f"\nARM64 wrong recipe: {bad_figures}\nARM64 good recipe: {good_figures}")
     assert good_figures["min_cosine"] > 0.999
     assert bad_figures["mean_cosine"] < 0.95  # the gates (LOOSE: 0.95) reject it on ARM64
+
+
+def test_gate_profiles_replace_a_variants_host_gates_and_int4_defaults_to_ranking_gates(registry):
+    from harness.gates import GATE_PROFILES
+
+    int8 = registry.get("AVA-ONX-384-BASE-INT8")
+    assert int8.with_gate_profile(None) is int8
+    assert int8.with_gate_profile("same-index").gate == GATE_PROFILES["same-index"].quality != int8.gate
+    assert int8.with_gate_profile("same-index").gate.min_mean_cosine == 0.0  # cosine reported, not gated
+    int4 = registry.get("AVA-ONX-384-BASE-INT4")
+    assert int4.variant == "INT4" and int4.gate == GATE_PROFILES["same-index"].quality
+    assert GATE_PROFILES["mixed-index"].quality.min_mean_cosine > 0 and GATE_PROFILES["mixed-index"].min_cosine > 0
