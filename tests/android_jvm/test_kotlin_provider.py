@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ MIN_COSINE = 0.99999
 EXTRA_TEXTS = ["Café naïve résumé 東京", "[MASK] tokens, «quotes» and emoji 😀", "x" * 120]
 
 pytestmark = pytest.mark.jvm
+ModelFile = Callable[[str], Path]  # tests/conftest.py's model_file: builds or quantizes on first use
 
 
 @pytest.fixture(scope="session")
@@ -70,22 +72,22 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def host(spec: ModelSpec, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+def host(spec: ModelSpec, path: Path, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
     """The host's end-to-end path: its tokenizer, then a batch of one per text (as embed(text))."""
-    embedder = Embedder(spec, spec.path, threads=1, batch_size=1)
+    embedder = Embedder(spec, path, threads=1, batch_size=1)
     ids = embedder.tokenize(texts).ids
     return ids, embedder.embed_token_ids(ids)
 
 
 @pytest.mark.parametrize("model_id", ["AVA-ONX-384-BASE", "AVA-ONX-384-FAST", "AVA-ONX-384-BASE-FP16"])
-def test_provider_matches_host(model_id: str, classpath: str, tmp_path: Path) -> None:
-    spec = load_registry().get(model_id)
+def test_provider_matches_host(model_id: str, classpath: str, model_file: ModelFile, tmp_path: Path) -> None:
+    spec, path = load_registry().get(model_id), model_file(model_id)
     texts = [*default_signoff_set().texts, *EXTRA_TEXTS]
-    models = models_dir(tmp_path, {f"{model_id}.onnx": spec.path, f"{model_id}.tokenizer.json": spec.tokenizer_path})
+    models = models_dir(tmp_path, {f"{model_id}.onnx": path, f"{model_id}.tokenizer.json": spec.tokenizer_path})
     out = run_provider(classpath, models, model_id, texts, tmp_path)
     assert out["modelFile"] == str(models / f"{model_id}.onnx")
     assert out["dimension"] == spec.dimension
-    host_ids, host_vectors = host(spec, texts)
+    host_ids, host_vectors = host(spec, path, texts)
     assert out["ids"] == host_ids
     assert max(map(len, host_ids)) == spec.max_length  # some texts are cut at the model's max length
     vectors = np.array(out["embeddings"], dtype=np.float32)
@@ -96,34 +98,38 @@ def test_provider_matches_host(model_id: str, classpath: str, tmp_path: Path) ->
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_loader_falls_back_to_the_original_name(classpath: str, tmp_path: Path) -> None:
+def test_loader_falls_back_to_the_original_name(classpath: str, model_file: ModelFile, tmp_path: Path) -> None:
     """No `$modelId.onnx`: the original's file is loaded (the FP32 original for an INT8 ID)."""
     registry = load_registry()
     spec, base = registry.get("AVA-ONX-384-BASE-INT8"), registry.get("AVA-ONX-384-BASE")
-    original = f"{spec.original}.onnx"
-    models = models_dir(tmp_path, {original: base.path, f"{spec.id}.tokenizer.json": spec.tokenizer_path})
+    original, base_path = f"{spec.original}.onnx", model_file(base.id)
+    models = models_dir(tmp_path, {original: base_path, f"{spec.id}.tokenizer.json": spec.tokenizer_path})
     texts = list(default_signoff_set().texts[:4])
     out = run_provider(classpath, models, spec.id, texts, tmp_path)
     assert out["modelFile"] == str(models / original)
-    assert cosines(np.array(out["embeddings"]), host(base, texts)[1]).min() >= MIN_COSINE
+    assert cosines(np.array(out["embeddings"]), host(base, base_path, texts)[1]).min() >= MIN_COSINE
 
 
-def test_loader_prefers_the_model_id_file(classpath: str, tmp_path: Path) -> None:
+def test_loader_prefers_the_model_id_file(classpath: str, model_file: ModelFile, tmp_path: Path) -> None:
     registry = load_registry()
     spec, base = registry.get("AVA-ONX-384-BASE-INT8"), registry.get("AVA-ONX-384-BASE")
-    files = {f"{spec.id}.onnx": spec.path, f"{spec.original}.onnx": base.path}
+    base_path = model_file(base.id)
+    files = {f"{spec.id}.onnx": model_file(spec.id), f"{spec.original}.onnx": base_path}
     models = models_dir(tmp_path, {**files, f"{spec.id}.tokenizer.json": spec.tokenizer_path})
     texts = [default_signoff_set().texts[0]]
     out = run_provider(classpath, models, spec.id, texts, tmp_path)
     assert out["modelFile"] == str(models / f"{spec.id}.onnx")
     # The INT8 file really ran: close to FP32, but not the FP32 original's output.
-    assert 0.9 < cosines(np.array(out["embeddings"]), host(base, texts)[1])[0] < MIN_COSINE
+    assert 0.9 < cosines(np.array(out["embeddings"]), host(base, base_path, texts)[1])[0] < MIN_COSINE
 
 
 @pytest.mark.parametrize("missing", ["model", "tokenizer"])
-def test_missing_file_is_a_file_not_found_naming_both_paths(missing: str, classpath: str, tmp_path: Path) -> None:
+def test_missing_file_is_a_file_not_found_naming_both_paths(
+    missing: str, classpath: str, model_file: ModelFile, tmp_path: Path
+) -> None:
     spec = load_registry().get("AVA-ONX-384-FAST-INT8")
-    present = {"model": (f"{spec.id}.tokenizer.json", spec.tokenizer_path), "tokenizer": (f"{spec.id}.onnx", spec.path)}
+    model = model_file(spec.id)
+    present = {"model": (f"{spec.id}.tokenizer.json", spec.tokenizer_path), "tokenizer": (f"{spec.id}.onnx", model)}
     name, target = present[missing]
     models = models_dir(tmp_path, {name: target})
     out = run_provider(classpath, models, spec.id, ["text"], tmp_path)

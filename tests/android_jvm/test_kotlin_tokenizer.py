@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from ava_reference.wordpiece import WordPieceTokenizer as PythonWordPiece
 from harness.evaluation import chapter
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, load_squad_retrieval, load_sts_csv
-from harness.models.registry import ModelSpec, load_registry
+from harness.models.registry import load_registry
 from harness.signoff.compare import default_signoff_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,18 +96,19 @@ def host_ids(tokenizer: Path, texts: list[str], max_length: int) -> list[list[in
     return [list(e.ids) for e in host.encode_batch(texts)]
 
 
-def tokenizer_models() -> list[ModelSpec]:
-    """Registered models with a tokenizer.json on this machine (the large one only when built)."""
+def tokenizer_models() -> list[str]:
+    """Every available registered model; a large one only when it is built here (make models-large)."""
     registry = load_registry()
-    return [
-        registry.get(i)
-        for i in registry.available_base_ids(include_large=True)
-        if registry.get(i).tokenizer_path.is_file()
-    ]
+    large = [i for i in registry.available_base_ids(include_large=True) if registry.get(i).large]
+    return registry.available_base_ids() + [i for i in large if registry.get(i).tokenizer_path.is_file()]
 
 
-@pytest.mark.parametrize("spec", tokenizer_models(), ids=lambda s: s.id)
-def test_kotlin_tokenizer_matches_host_tokenizers(spec: ModelSpec, checks_jar: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model_id", tokenizer_models())
+def test_kotlin_tokenizer_matches_host_tokenizers(
+    model_id: str, checks_jar: Path, model_file: Callable[[str], Path], tmp_path: Path
+) -> None:
+    spec = load_registry().get(model_id)
+    model_file(model_id)  # builds the original and its tokenizer.json on a fresh clone
     texts = evaluation_texts() + HOSTILE
     expected = host_ids(spec.tokenizer_path, texts, spec.max_length)
     got = kotlin_ids(checks_jar, spec.tokenizer_path, texts, spec.max_length, tmp_path)
@@ -120,17 +122,23 @@ def test_kotlin_tokenizer_matches_host_tokenizers(spec: ModelSpec, checks_jar: P
     assert sum(len(ids) == 2 for ids in expected) >= 2  # empty and whitespace-only texts
 
 
-def test_kotlin_tokenizer_matches_python_reference(checks_jar: Path, tmp_path: Path) -> None:
+def test_kotlin_tokenizer_matches_python_reference(
+    checks_jar: Path, model_file: Callable[[str], Path], tmp_path: Path
+) -> None:
     """On the evaluation texts the Kotlin tokenizer and ava_reference/wordpiece.py agree too."""
     spec = load_registry().get("AVA-ONX-384-BASE")
+    model_file(spec.id)
     texts = evaluation_texts()
     reference = PythonWordPiece(spec.tokenizer_path)
     expected = [reference.encode(text, spec.max_length) for text in texts]
     assert kotlin_ids(checks_jar, spec.tokenizer_path, texts, spec.max_length, tmp_path) == expected
 
 
-def test_kotlin_tokenizer_truncates_at_the_given_length(checks_jar: Path, tmp_path: Path) -> None:
+def test_kotlin_tokenizer_truncates_at_the_given_length(
+    checks_jar: Path, model_file: Callable[[str], Path], tmp_path: Path
+) -> None:
     spec = load_registry().get("AVA-ONX-384-BASE")
+    model_file(spec.id)
     text = "one two three four five six seven eight nine ten"
     full, short = (kotlin_ids(checks_jar, spec.tokenizer_path, [text], n, tmp_path)[0] for n in (64, 6))
     assert len(full) == 12 and full[0] == 101 and full[-1] == 102
