@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # The registries here print one warning per local index miss; keep the log readable.
 PIP := $(PY) -m pip install --disable-pip-version-check -q
 
-.PHONY: system-deps setup install models models-large test test-fast lint bench bench-quality bench-adb \
+.PHONY: system-deps setup install models models-large test test-fast lint bench bench-quality bench-tune bench-adb \
         bench-deploy bench-arm64 deploy-test lab eval clean arm64-runtime android-check
 
 setup: install models
@@ -58,8 +58,9 @@ models-large: $(INSTALLED)
 arm64-runtime: $(INSTALLED)
 	@PYTHON=$(abspath $(PY)) bash scripts/arm64/setup.sh
 
-# Kotlin device tests compiled with kotlinc against API stubs (the pytest calls it too).
-android-check: $(INSTALLED)
+# Kotlin device tests compiled with kotlinc against API stubs, and the Kotlin device side as a JVM app
+# over real ONNX Runtime (DEVICE=virtual-kotlin); the pytest calls it too.
+android-check: $(INSTALLED) system-deps
 	device_tests/android/build.sh
 
 test: setup arm64-runtime
@@ -74,7 +75,8 @@ lint: install
 	$(PY) -m ruff format --check .
 
 # The main job. DEVICE=virtual starts a virtual device for the run; DEVICE="s1 s2" runs several.
-deploy-test: setup
+# DEVICE=virtual-kotlin: a virtual device running the Kotlin device side on a JVM (built first).
+deploy-test: setup $(if $(findstring virtual-kotlin,$(DEVICE)),android-check)
 	$(HARNESS) deploy-test $(foreach d,$(DEVICE),--device $(d)) --models "$(MODELS)" $(ARGS)
 
 # Device lab: every attached device by default, in parallel (DEVICES="virtual:2" for two virtual ones).
@@ -87,6 +89,10 @@ eval: setup
 bench-quality: setup
 	$(PY) bench/bench_quality.py
 
+# What `ava-harness tune` costs on MiniLM-L6, cold and cached (LIMIT=N: N STS-B pairs only).
+bench-tune: setup
+	$(PY) bench/bench_tune.py $(if $(LIMIT),--limit $(LIMIT))
+
 bench-adb: setup
 	$(PY) bench/bench_adb_transfer.py
 
@@ -98,6 +104,10 @@ bench-regression: setup
 
 bench-arm64: setup arm64-runtime
 	$(PY) bench/bench_arm64.py
+
+# The Kotlin device side on a JVM vs the Python reference, same request and virtual device.
+bench-kotlin: setup android-check
+	$(PY) bench/bench_kotlin_app.py
 
 bench: bench-quality bench-adb bench-deploy
 
