@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 PIP := $(PY) -m pip install --disable-pip-version-check -q
 
 .PHONY: system-deps setup install models models-large test test-fast lint bench bench-quality bench-tune bench-adb \
-        bench-deploy bench-arm64 deploy-test lab eval clean arm64-runtime android-check
+        bench-deploy bench-arm64 bench-kotlin deploy-test lab eval clean arm64-runtime android-check
 
 setup: install models
 
