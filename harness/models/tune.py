@@ -38,7 +38,7 @@ from harness.models.recipes import (
     recipe_from_dict,
 )
 from harness.models.registry import ModelSpec
-from harness.models.sensitivity import EvalSet, measure, profile_gates, sensitivity
+from harness.models.sensitivity import SENSITIVITY_DIR, EvalSet, measure, profile_gates, sensitivity
 from harness.settings import CACHE_DIR
 
 Progress = Callable[[str], None]
@@ -222,7 +222,11 @@ class Search:
         """Keep the most sensitive nodes out of `recipe` (FP32, or 8-bit in an INT4 recipe),
         more each step, until a candidate passes the screen or grows past the size limit."""
         self.progress(f"sensitivity of {self.spec.base_id} to {DEFAULT_DYNAMIC.name} (cached after the first run)")
-        ranked = sensitivity(self.spec, self.base_path, DEFAULT_DYNAMIC, self.screen, progress=self.progress)
+        # A private tune cache (a test's, a cold benchmark's) gets a private sensitivity cache too.
+        where = SENSITIVITY_DIR if self.cache_dir == TUNE_DIR else self.cache_dir / "sensitivity"
+        ranked = sensitivity(
+            self.spec, self.base_path, DEFAULT_DYNAMIC, self.screen, cache_dir=where, progress=self.progress
+        )
         order = [n for row in ranked if "drop" in row and row["op_type"] == "MatMul" for n in row["nodes"]]
         for count in GREEDY_STEPS:
             if count > len(order):
