@@ -23,9 +23,11 @@ from virtual_device.transport.connection import Connection, StreamHandler
 log = logging.getLogger("virtual_device")
 
 # Advertise exactly what is implemented: the host picks code paths from this list.
-# `cmd`: `adb install` streams the APK to `cmd package install -S SIZE` over exec: (and uninstalls
-# with `cmd package uninstall`); without it the host pushes to /data/local/tmp and runs pm install.
-# Not advertised, as not implemented: abb/abb_exec, sendrecv_v2*, delayed_ack, apex, track_app.
+# `cmd`: `adb install` streams the APK to `cmd package install -S SIZE` (uninstalls with `cmd
+# package uninstall`); without it the host pushes to /data/local/tmp and runs pm install.
+# The abb_exec:/abb: services answer, but are not advertised: with them a newer adb installs
+# incrementally first (pm install-incremental, an incremental file system this device lacks).
+# Not advertised either, as not implemented: sendrecv_v2*, delayed_ack, apex, track_app.
 FEATURES = ("shell_v2", "cmd", "stat_v2", "ls_v2", "fixed_push_mkdir")
 READ_LIMIT = 4 * 1024 * 1024
 # Open host connections per device; beyond it the oldest one still without CNXN is dropped, else

@@ -148,3 +148,18 @@ def test_reboot_goes_offline_and_comes_back_with_its_files(
     assert seen[-1] == "1", seen
     assert virtual_device.device.boots == 1
     assert adb(adb_server, virtual_device, "shell", "cat /sdcard/keep.txt").stdout == "kept"
+
+
+def test_abb_exec_and_abb_run_binder_shell_commands(virtual_device: VirtualDeviceHandle) -> None:
+    """abb_exec:/abb: (NUL-separated arguments) answer as `cmd SERVICE ARGS...`: raw, or in shell
+    v2 packets. Not advertised (a newer adb would try incremental installs), but answered."""
+    host = LegacyHost(virtual_device.port)
+    mine, theirs = host.open("abb_exec:settings\0get\0global\0enable_adb_incremental_install_default")
+    assert host.read_until_close(mine, theirs) == b"0\n"  # no incremental installs here
+    mine, theirs = host.open("abb_exec:package\0list\0packages")
+    listed = host.read_until_close(mine, theirs).decode().splitlines()
+    assert listed and all(line.startswith("package:") for line in listed)
+    mine, theirs = host.open("abb:settings\0get\0global\0adb_enabled")
+    packets = host.read_until_close(mine, theirs)
+    assert packets == bytes([1]) + (2).to_bytes(4, "little") + b"1\n" + bytes([3]) + (1).to_bytes(4, "little") + b"\0"
+    host.close()

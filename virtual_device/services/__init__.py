@@ -1,4 +1,4 @@
-"""The adb services a virtual device answers OPEN with: shell (v1/v2), exec, sync, and what a
+"""The adb services a virtual device answers OPEN with: shell (v1/v2), exec, abb/abb_exec, sync, and what a
 user-build phone answers otherwise (services/system.py: reboot:, root:, unroot:, remount:,
 tcpip:, usb:, track-jdwp, reverse:).
 
@@ -7,7 +7,7 @@ VirtualDevice; anything else (jdwp:, framebuffer:, ...) is refused."""
 
 from virtual_device.context import ServiceTable
 from virtual_device.services import system
-from virtual_device.services.shell_service import exec_service, shell_service
+from virtual_device.services.shell_service import abb_exec_service, abb_service, exec_service, shell_service
 from virtual_device.services.sync import sync_service
 
 DEFAULT_SERVICES = ServiceTable(
@@ -22,6 +22,8 @@ DEFAULT_SERVICES = ServiceTable(
         "shell:": shell_service,
         "shell,": shell_service,
         "exec:": exec_service,
+        "abb_exec:": abb_exec_service,
+        "abb:": abb_service,
         "reboot:": system.reboot_service,
         "remount:": system.remount_service,
         "tcpip:": system.tcpip_service,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import struct
 from collections.abc import AsyncIterator
 
@@ -159,12 +160,14 @@ class ShellIO:
 async def shell_service(device: DeviceContext, stream: Stream) -> None:
     head, _, command = stream.service.partition(":")
     opts = head.split(",")[1:]
-    v2 = "v2" in opts
-    io = ShellIO(stream, v2)
-
     # `adb shell -t`: a pty, whose line discipline (ONLCR) turns every \n into \r\n and where
     # stdout and stderr are the same terminal.
-    pty = "pty" in opts
+    await run_shell(device, stream, command, v2="v2" in opts, pty="pty" in opts)
+
+
+async def run_shell(device: DeviceContext, stream: Stream, command: str, *, v2: bool, pty: bool) -> None:
+    """Run `command` (a script on stdin when empty) with the stream as its stdin and output."""
+    io = ShellIO(stream, v2)
     if v2:
 
         async def out(data: bytes) -> None:
@@ -209,3 +212,19 @@ async def shell_service(device: DeviceContext, stream: Stream) -> None:
 async def exec_service(device: DeviceContext, stream: Stream) -> None:
     # exec: is raw v1 without a pty; the same interpreter serves it.
     await shell_service(device, stream)
+
+
+def _abb_command(stream: Stream) -> str:
+    # abb_exec:SERVICE\0ARG\0...: a binder service's shell command, as `cmd SERVICE ARG...` runs it.
+    argv = [a for a in stream.service.partition(":")[2].split("\0") if a]
+    return shlex.join(["cmd", *argv])
+
+
+async def abb_exec_service(device: DeviceContext, stream: Stream) -> None:
+    """`abb_exec:` (adb install streams the APK with it): raw stdin and output, like exec:."""
+    await run_shell(device, stream, _abb_command(stream), v2=False, pty=False)
+
+
+async def abb_service(device: DeviceContext, stream: Stream) -> None:
+    """`abb:`: the same with shell protocol v2 packets (separate stderr, an exit code)."""
+    await run_shell(device, stream, _abb_command(stream), v2=True, pty=False)

@@ -198,7 +198,8 @@ class Connection:
         self.streams.clear()
 
     async def _on_open(self, remote_id: int, payload: bytes) -> None:
-        service = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+        # Like adbd: trailing NULs are dropped; inner ones stay (abb_exec separates its args with them).
+        service = payload.rstrip(b"\0").decode("utf-8", "replace")
         if remote_id == 0 or len(self.streams) >= MAX_STREAMS:
             await self.send(p.A_CLSE, 0, remote_id)
             return

@@ -131,9 +131,11 @@ async def cmd_pm(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
 
 @async_command("cmd")
 async def cmd_cmd(s: ShellSession, ctx: Ctx, args: list[str]) -> int:
-    """`cmd package ...` is pm; `cmd -l` lists the services."""
+    """`cmd package ...` is pm, `cmd settings ...` settings; `cmd -l` lists the services."""
     if args[:1] == ["package"]:
         return await cmd_pm(s, ctx, args[1:])
+    if args[:1] == ["settings"]:  # adb asks `abb_exec:settings get global ...` before an install
+        return await s.dispatch(args, ctx)
     if args[:1] == ["-l"]:
         ctx.out("Current services:\n  activity\n  battery\n  package\n  settings\n")
         return 0

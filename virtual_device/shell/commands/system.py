@@ -41,6 +41,8 @@ SETTINGS_DEFAULTS: dict[str, dict[str, str]] = {
         "package_verifier_enable": "0",
         "airplane_mode_on": "0",
         "auto_time": "1",
+        # No incremental file system (pm has no install-incremental): adb installs stream instead.
+        "enable_adb_incremental_install_default": "0",
     },
     "secure": {"install_non_market_apps": "1", "location_mode": "0"},
     "system": {"screen_off_timeout": "60000", "screen_brightness": "102", "accelerometer_rotation": "0"},
