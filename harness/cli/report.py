@@ -54,7 +54,7 @@ def diff_command(
 
 
 def history_command(
-    reports_dir: Annotated[Path, typer.Argument(help="The reports directory (default: reports).")] = Path("reports"),
+    reports_dir: Annotated[Path, typer.Argument(help="The reports directory.")] = opt.DEFAULT_REPORTS_DIR,
 ) -> None:
     """Write REPORTS_DIR/history.html (a trend per model across runs) and point REPORTS_DIR/latest
     at the newest run."""
