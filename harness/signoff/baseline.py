@@ -67,7 +67,7 @@ class Baseline:
     shape, from harness.reports.run_record.load_signoff) and where it lives."""
 
     path: Path  # its signoff.json
-    document: dict[str, Any]
+    document: dict[str, Any] = field(repr=False)  # --verbose logs the options: the path says which run
     gates: RegressionGates = field(default_factory=RegressionGates)
 
     @property

@@ -17,10 +17,11 @@ import pytest
 
 from harness.android.virtual import ava_device_config
 from harness.gates import QualityGates
+from harness.reference.choice import HOST_ABI
 from harness.regression_gates import EMBEDDING_COSINE, RegressionGates
 from harness.reports.run_record import load_signoff
 from harness.reports.writers import write_reports
-from harness.signoff.baseline import Baseline
+from harness.signoff.baseline import Baseline, device_key
 from harness.signoff.pipeline import deploy_test
 from tests.helpers import deploy_test_args, run_cli, validate_report
 
@@ -84,7 +85,17 @@ def runs(devices, adb_server, model_file, registry, tmp_path_factory) -> dict[st
     )
     swapped = deploy_test([devices[1].serial], options, registry=loose)
     run_c = write_reports(swapped, reports / swapped.run_id).directory
-    return {"reports": reports, "a": run_a, "b": run_b, "c": run_c, "b_cli": second, "c_run": swapped, "env": env}
+    serials = [d.serial for d in devices]
+    return {
+        "serials": serials,
+        "reports": reports,
+        "a": run_a,
+        "b": run_b,
+        "c": run_c,
+        "b_cli": second,
+        "c_run": swapped,
+        "env": env,
+    }
 
 
 def _doc(directory: Path) -> dict[str, Any]:
@@ -100,8 +111,10 @@ def test_a_run_against_its_own_recipe_passes_and_records_the_comparison(runs):
     assert comparison["run_id"] == _doc(runs["a"])["run_id"] and comparison["passed"] is True
     rows = {(r["where"], r["figure"]): r for r in comparison["rows"]}
     device = next(w for w, f in rows if f == "embedding_cosine_mean")
-    assert "AVA Virtual" in device or "(" in device  # matched by device model and ABI, not by serial
     cosine = rows[(device, "embedding_cosine_mean")]
+    # another phone (serial) of the same device model and ABI: matched by model and ABI, not by serial
+    assert device == device_key(_doc(runs["a"])["devices"][0]) and device.endswith(f"({HOST_ABI})"), device
+    assert (cosine["serial"], cosine["baseline_serial"]) == (runs["serials"][1], runs["serials"][0])
     assert cosine["this_run"] > 0.99999 and cosine["gated"] is False  # same file: shown, not gated
     latency = rows[(device, "latency_p50_ms")]
     assert latency["gated"] is False and "emulated" in latency["why"]
