@@ -142,7 +142,12 @@ def tune_command(
     assert result is not None and result.path is not None
     chosen = result.chosen
     assert chosen is not None
-    arm = "re-measured on ARM64" if chosen.arm64 else "not re-measured on ARM64 (run `make arm64-runtime`)"
+    if chosen.arm64:
+        arm = (
+            f"re-measured on ARM64 (mean/min cosine {chosen.arm64['mean_cosine']:.4f}/{chosen.arm64['min_cosine']:.4f})"
+        )
+    else:
+        arm = "not re-measured on ARM64 " + ("(--no-arm64)" if arm64 is False else "(run `make arm64-runtime`)")
     out.print(
         f"{model_id}: chose {chosen.recipe.name}: {chosen.size_ratio:.1%} of FP32, {arm}; "
         f"written {result.path} (recipe in {result.path.with_suffix('.quant.json').name})",
@@ -157,7 +162,7 @@ def _print_table(rows: list[dict]) -> None:
         markup=False,
     )
     for r in rows:
-        verdict = "PASS" if r["passed"] else "fail: " + ", ".join(r["failed"])[:60]
+        verdict = "PASS" if r["passed"] else "fail: " + ", ".join(r["failed"])[:40]
         out.print(
             f"{r['recipe'][:34]:<34} {_fmt(r['size_ratio'], '.1%'):>6} {_fmt(r['mean_cosine'], '.5f'):>9} "
             f"{_fmt(r['p5_cosine'], '.5f'):>8} {_fmt(r['min_cosine'], '.5f'):>8} "

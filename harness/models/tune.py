@@ -44,6 +44,7 @@ from harness.settings import CACHE_DIR
 Progress = Callable[[str], None]
 TUNE_DIR = CACHE_DIR / "tune"
 GREEDY_STEPS = (1, 2, 4, 6, 8)  # nodes kept in FP32 (dynamic) or at 8 bits (INT4), in turn
+GREEDY_NODE_LIMIT = 40  # more quantizable nodes than this: sensitivity by layer, not by node
 # The ARM64 re-measure runs this many STS-B pairs (their sentences, ~2 per pair) under qemu:
 # emulated aarch64 ORT runs MiniLM-L6 at ~10 sentences/s on one core, so 64 pairs take well
 # under a minute per candidate, while p5/min cosine over ~128 texts still catch a kernel that
@@ -221,13 +222,27 @@ class Search:
     def greedy(self, recipe: Recipe, *, keep_8bit: bool) -> None:
         """Keep the most sensitive nodes out of `recipe` (FP32, or 8-bit in an INT4 recipe),
         more each step, until a candidate passes the screen or grows past the size limit."""
+        import onnx
+
+        from harness.models.recipes import quantizable_nodes
+
         self.progress(f"sensitivity of {self.spec.base_id} to {DEFAULT_DYNAMIC.name} (cached after the first run)")
         # A private tune cache (a test's, a cold benchmark's) gets a private sensitivity cache too.
         where = SENSITIVITY_DIR if self.cache_dir == TUNE_DIR else self.cache_dir / "sensitivity"
+        model = onnx.load(str(self.base_path), load_external_data=False)
+        matmuls = {str(n["name"]) for n in quantizable_nodes(model) if n["op_type"] == "MatMul"}
+        # A large model is ranked by layer (bounded cost: one quantization per layer, not per node).
+        group = "layer" if len(matmuls) > GREEDY_NODE_LIMIT else "node"
         ranked = sensitivity(
-            self.spec, self.base_path, DEFAULT_DYNAMIC, self.screen, cache_dir=where, progress=self.progress
+            self.spec,
+            self.base_path,
+            DEFAULT_DYNAMIC,
+            self.screen,
+            group=group,
+            cache_dir=where,
+            progress=self.progress,
         )
-        order = [n for row in ranked if "drop" in row and row["op_type"] == "MatMul" for n in row["nodes"]]
+        order = [n for row in ranked if "drop" in row for n in row["nodes"] if n in matmuls]
         for count in GREEDY_STEPS:
             if count > len(order):
                 break
