@@ -10,6 +10,7 @@ request, on the same device and files, runs through both device sides."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -152,6 +153,7 @@ def test_both_modes_pass_for_the_default_models(both_run):
     assert record.instrumentation["session_code"] == -1
     assert [t["test_name"] for t in record.instrumentation["tests"]][:6] == [f"{c}[{MODELS[0]}]" for c in CHECKS]
     assert both_run.passed
+    assert jvm_children() == []
 
 
 def test_model_parity_mode_passes_for_the_default_models(both_run, kotlin_device, adb_server, model_file, tmp_path):
@@ -285,3 +287,86 @@ def test_a_missing_model_file_gives_the_loaders_error_and_its_fallback(pushed, k
         for leftover in (original, models / "elsewhere.onnx"):
             if leftover.exists():
                 leftover.rename(pushed_file)
+
+
+def test_a_fatal_runner_error_gives_androidjunitrunners_fatal_exception_shape(pushed, kotlin_device, adb_server):
+    request = request_copy(kotlin_device, pushed, "fault-fatal", (FAULT_MODEL,))
+    raw = instrument(adb_server, kotlin_device.serial, request, "ava.jvm.providerFactory", "no.such.Factory")
+    assert raw.startswith("INSTRUMENTATION_RESULT: stream=Fatal exception when running tests\n"), raw[:400]
+    assert "java.lang.IllegalArgumentException: -e ava.jvm.providerFactory no.such.Factory" in raw
+    assert raw.endswith("INSTRUMENTATION_CODE: -1\n")
+    run = parse_output(raw)
+    assert not run.passed and run.run_failure and "Fatal exception when running tests" in run.run_failure
+
+
+def test_a_device_that_stops_the_run_kills_the_jvm(pushed, kotlin_device, adb_server):
+    """The device's crash_instrumentation fault (its process dies after 3 writes): am's crash
+    tail, and no JVM is left running."""
+    request = request_copy(kotlin_device, pushed, "fault-device", (FAULT_MODEL,))
+    kotlin_device.faults.crash_instrumentation(after_writes=3)
+    raw = instrument(adb_server, kotlin_device.serial, request)
+    assert raw.count("INSTRUMENTATION_STATUS_CODE:") == 3
+    assert raw.endswith("INSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n")
+    assert jvm_children() == []  # the device (in this process) killed and reaped its JVM
+
+
+def jvm_children() -> list[int]:
+    """Processes of this test process running the JVM app (the in-process device starts them)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"InstrumentationMain" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_cli_starts_a_kotlin_device_and_signs_off_on_it(both_run, adb_server, tmp_path):
+    """`deploy-test --device virtual-kotlin`: the run's own device hosts the JVM app."""
+    from tests.helpers import deploy_test_args, run_cli
+
+    args, env = deploy_test_args(adb_server.port, tmp_path / "reports", FAULT_MODEL)
+    env["AVA_VIRTUAL_DEVICE_STATE"] = str(tmp_path / "state.json")
+    result = run_cli(*args, "--device", "virtual-kotlin", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"({KOTLIN_MODEL})" in result.stdout
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    (device,) = json.loads((run_dir / "signoff.json").read_text())["devices"]
+    assert device["props"]["ro.product.model"] == KOTLIN_MODEL
+    assert [m["ort_version"] for m in device["models"]] == [ORT_VERSION]
+
+
+# -- the glue's own rules (no JVM) ------------------------------------------------------------------
+
+
+def test_log_records_and_plain_stderr_lines():
+    from ava_reference.jvm_app import LOG_MARK, parse_log_line
+
+    assert parse_log_line(f"{LOG_MARK}6\tAvaSignoff\tfailed\\n\\tat x\\\\y") == (6, "AvaSignoff", "failed\n\tat x\\y")
+    assert parse_log_line("WARNING: a JVM warning") == ("W", "System.err", "WARNING: a JVM warning")
+    assert parse_log_line(f"{LOG_MARK}x\ttag") == ("W", "System.err", f"{LOG_MARK}x\ttag")
+
+
+class _Proc:
+    def __init__(self, text: str) -> None:
+        self.stdout = [line.encode() for line in text.splitlines(keepends=True)]
+
+
+def test_output_is_forwarded_one_bundle_per_write_and_a_missing_code_is_a_crash():
+    from ava_reference.jvm_app import _forward
+
+    bundle = "INSTRUMENTATION_STATUS: stack=java.lang.AssertionError: x\n\tat y\nINSTRUMENTATION_STATUS_CODE: -2\n"
+    final = "INSTRUMENTATION_RESULT: stream=\n\nOK (1 test)\nINSTRUMENTATION_CODE: -1\n"
+    writes: list[str] = []
+
+    class Ctx:
+        write = writes.append
+
+    assert _forward(_Proc(bundle + final), Ctx()) is True  # type: ignore[arg-type]
+    assert writes == [bundle, final]
+    writes.clear()
+    assert _forward(_Proc(bundle + "INSTRUMENTATION_STATUS: test=half"), Ctx()) is False  # type: ignore[arg-type]
+    assert writes == [bundle, "INSTRUMENTATION_STATUS: test=half"]
