@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -219,8 +220,17 @@ def test_a_hash_that_blocks_leaves_the_device_answering(
             res = adb_server.run("-s", virtual_device.serial, "shell", "echo answered", timeout=20)
             assert res.stdout == "answered\n"
         assert hashing.poll() is None  # still blocked in its read
-        with open(fifo, "wb") as fh:  # opens once the device's reader has it open
-            fh.write(b"abc")
+        # The device's reader has the FIFO open (a non-blocking open for writing fails until then).
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the device never opened the FIFO"
+                time.sleep(0.05)
+        os.write(fd, b"abc")
+        os.close(fd)
         released = True
         out, _ = hashing.communicate(timeout=30)
         assert out.decode() == f"{hashlib.sha256(b'abc').hexdigest()}  /sdcard/fifo\n"
