@@ -63,7 +63,7 @@ def _run(command: list[str], timeout: float = COMMAND_TIMEOUT) -> subprocess.Com
 
 
 def check_adb_binary(environ: dict[str, str] | None = None) -> Check:
-    """$ADB, else adb on PATH, else the adb that adbutils ships: present, runnable, its version."""
+    """$ADB, else the adb that adbutils ships, else adb on PATH: present, runnable, its version."""
     env = os.environ if environ is None else environ
     name = "adb binary"
     fix = (
@@ -80,8 +80,8 @@ def check_adb_binary(environ: dict[str, str] | None = None) -> Check:
 
         try:
             path = adb_binary()
-        except Exception as err:  # adbutils raises its own AdbError when it finds none
-            return Check(name, Status.FAIL, f"no adb on PATH and none shipped with adbutils ({err})", fix)
+        except FileNotFoundError as err:
+            return Check(name, Status.FAIL, f"no adb shipped with adbutils and none on PATH ({err})", fix)
     try:
         result = _run([path, "version"])
     except (OSError, subprocess.SubprocessError) as err:
