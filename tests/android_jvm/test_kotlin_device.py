@@ -339,6 +339,26 @@ def test_the_cli_starts_a_kotlin_device_and_signs_off_on_it(both_run, adb_server
     assert [m["ort_version"] for m in device["models"]] == [ORT_VERSION]
 
 
+def test_virtual_device_start_app_kotlin(jvm_app, adb_server, tmp_path):
+    """`virtual-device start --app kotlin`: a detached device hosting the JVM app; a bad --app is
+    one error line, exit 2."""
+    from tests.helpers import assert_user_error, run_cli
+
+    env = {"ANDROID_ADB_SERVER_PORT": str(adb_server.port), "AVA_VIRTUAL_DEVICE_STATE": str(tmp_path / "state.json")}
+    assert_user_error(run_cli("virtual-device", "start", "--app", "java", env=env), "--app", "python or kotlin")
+    started = run_cli("virtual-device", "start", "--app", "kotlin", env=env)
+    assert started.returncode == 0, started.stderr[-2000:]
+    (serial,) = started.stdout.split()
+    try:
+        (entry,) = json.loads((tmp_path / "state.json").read_text())["devices"]
+        assert (entry["serial"], entry["app"], entry["model"]) == (serial, "kotlin", KOTLIN_MODEL)
+        model = adb_server.run("-s", serial, "shell", "getprop", "ro.product.model").stdout.strip()
+        assert model == KOTLIN_MODEL
+    finally:
+        stopped = run_cli("virtual-device", "stop", env=env)
+    assert stopped.returncode == 0 and f"stopped {serial}" in stopped.stdout
+
+
 # -- the glue's own rules (no JVM) ------------------------------------------------------------------
 
 
