@@ -45,6 +45,9 @@ Progress = Callable[[str], None]
 TUNE_DIR = CACHE_DIR / "tune"
 GREEDY_STEPS = (1, 2, 4, 6, 8)  # nodes kept in FP32 (dynamic) or at 8 bits (INT4), in turn
 GREEDY_NODE_LIMIT = 40  # more quantizable nodes than this: sensitivity by layer, not by node
+# Sensitivity ranks nodes on the first 200 STS-B pairs (~390 sentences; `ava-harness sensitivity`'s
+# default, so its cache serves both): the order of the worst nodes is stable well below the full set.
+SENSITIVITY_PAIRS = 200
 # The ARM64 re-measure runs this many STS-B pairs (their sentences, ~2 per pair) under qemu:
 # emulated aarch64 ORT runs MiniLM-L6 at ~10 sentences/s on one core, so 64 pairs take well
 # under a minute per candidate, while p5/min cosine over ~128 texts still catch a kernel that
@@ -233,11 +236,12 @@ class Search:
         matmuls = {str(n["name"]) for n in quantizable_nodes(model) if n["op_type"] == "MatMul"}
         # A large model is ranked by layer (bounded cost: one quantization per layer, not per node).
         group = "layer" if len(matmuls) > GREEDY_NODE_LIMIT else "node"
+        subset = EvalSet(self.screen.sts_pairs[:SENSITIVITY_PAIRS])
         ranked = sensitivity(
             self.spec,
             self.base_path,
             DEFAULT_DYNAMIC,
-            self.screen,
+            subset,
             group=group,
             cache_dir=where,
             progress=self.progress,
