@@ -112,7 +112,9 @@ def print_summary(run: SignoffRun, console: Console) -> None:
     if recipes:
         console.print(Text("Quantization recipes (the model's .quant.json):", style="bold"))
     for host_model in recipes:
-        console.print(_plain(f"  {host_model.model_id}: {recipe_line(host_model.recipe)}", LINE), overflow="fold")
+        console.print(
+            _plain(f"  {host_model.model_id}: {recipe_line(host_model.recipe)}", RECIPE_LINE), overflow="fold"
+        )
     from harness.models.compatibility import pin_note
 
     for host_model in run.models:  # a runtime newer than the app pins was declared (--device-ort-version)
@@ -140,6 +142,7 @@ def print_summary(run: SignoffRun, console: Console) -> None:
 _VERDICT_STYLE = {"passed": "bold green", "failed": "bold red"}
 CELL = 60  # characters of one device string in a table cell
 LINE = 300  # characters of one failed-gate or reason line
+RECIPE_LINE = 800  # a recipe's settings without its prose; lists are shown as counts
 WIDE = 100  # below this many columns the summary is stacked, one block per device
 _COLUMNS = ("Parity min cos", "E2E tokens", "Cos vs FP32", "p50/p90/load ms")
 RESULT_MIN = 24  # a longer word in the Result column folds (failed gates are listed in full below)
@@ -267,9 +270,12 @@ def _status_text(status: str) -> Text:
 
 def recipe_line(recipe: dict, prefix: str = "") -> str:
     """A recorded recipe on one line, whatever its keys: `preset=arm64 · settings.per_channel=True`;
-    a list shows its length (`required_ops=[5]`), so the line stays readable."""
+    a list shows its length (`required_ops=[5]`) and prose descriptions stay in the HTML and the
+    manifest, so the line stays readable."""
     parts = []
     for key, value in recipe.items():
+        if key == "description":
+            continue
         if isinstance(value, dict):
             parts.append(recipe_line(value, f"{prefix}{key}."))
         elif isinstance(value, list | tuple):
