@@ -50,6 +50,43 @@ def check_texts(texts: Sequence[str], where: str = "texts") -> list[str]:
     return checked
 
 
+class HostTokenizer:
+    """A model's tokenizer.json through `tokenizers`, as the post-processor says: [CLS] ... [SEP] for
+    BERT, <s> ... </s> for mpnet (RobertaProcessing). Texts are encoded untruncated to count their
+    true length; only those over max_length are encoded again with the library's own truncation,
+    which keeps the closing special token, so a cut text ends in the model's own [SEP] or </s>."""
+
+    def __init__(self, tokenizer_path: Path, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        self.max_length = max_length
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        # The file's own padding names the pad token (<pad> = 1 for mpnet, where [PAD] is an
+        # ordinary vocabulary entry); read it before padding is switched off.
+        padding = self.tokenizer.padding
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.pad_id: int = padding["pad_id"] if padding else (self.tokenizer.token_to_id("[PAD]") or 0)
+        self.truncating = Tokenizer.from_file(str(tokenizer_path))
+        self.truncating.no_padding()
+        self.truncating.enable_truncation(max_length)
+        # The post-processor's closing token: what an empty text ends with.
+        specials = self.tokenizer.encode("").ids
+        self.sep_id: int | None = specials[-1] if specials else None
+
+    def tokenize(self, texts: Sequence[str]) -> TokenizedTexts:
+        texts = check_texts(texts)
+        ids = [list(encoding.ids) for encoding in self.tokenizer.encode_batch(list(texts))]
+        counts = np.array([len(tokens) for tokens in ids], dtype=np.int64)
+        truncated = counts > self.max_length
+        long_rows = np.flatnonzero(truncated).tolist()
+        if long_rows:
+            cut = self.truncating.encode_batch([texts[row] for row in long_rows])
+            for row, encoding in zip(long_rows, cut, strict=True):
+                ids[row] = list(encoding.ids)
+        return TokenizedTexts(ids, truncated, counts)
+
+
 class Embedder:
     def __init__(
         self,
@@ -60,7 +97,6 @@ class Embedder:
         batch_size: int = 32,
     ) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.spec = spec
         self.model_path = Path(model_path or spec.path)
@@ -69,12 +105,10 @@ class Embedder:
         if not spec.tokenizer_path.is_file():
             raise InputError(f"{spec.tokenizer_path}: tokenizer for {spec.id} not found (run `make models`)")
         self.batch_size = batch_size
-        self.tokenizer = Tokenizer.from_file(str(spec.tokenizer_path))
-        # Count true lengths first; truncation is applied by hand so it can be flagged.
-        self.tokenizer.no_truncation()
-        self.tokenizer.no_padding()
-        self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
-        self.sep_id = self.tokenizer.token_to_id("[SEP]")
+        self.host_tokenizer = HostTokenizer(spec.tokenizer_path, spec.max_length)
+        self.tokenizer = self.host_tokenizer.tokenizer
+        self.pad_id = self.host_tokenizer.pad_id
+        self.sep_id = self.host_tokenizer.sep_id
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -96,21 +130,7 @@ class Embedder:
             raise InputError(f"{self.model_path}: no output {spec.output!r} (has {', '.join(sorted(outputs))})")
 
     def tokenize(self, texts: Sequence[str]) -> TokenizedTexts:
-        texts = check_texts(texts)
-        limit = self.spec.max_length
-        encodings = self.tokenizer.encode_batch(list(texts))
-        ids, truncated, counts = [], [], []
-        for encoding in encodings:
-            tokens = list(encoding.ids)
-            counts.append(len(tokens))
-            if len(tokens) > limit:
-                # Keep [CLS] ... and end with [SEP], as the tokenizers' own truncation does.
-                tokens = [*tokens[: limit - 1], self.sep_id if self.sep_id is not None else tokens[-1]]
-                truncated.append(True)
-            else:
-                truncated.append(False)
-            ids.append(tokens)
-        return TokenizedTexts(ids, np.array(truncated, dtype=bool), np.array(counts, dtype=np.int64))
+        return self.host_tokenizer.tokenize(texts)
 
     def embed(
         self, texts: Sequence[str], *, strict_length: bool = False, progress: Callable[[int], None] | None = None
