@@ -307,13 +307,16 @@ def run(ctx: Any) -> int:  # ctx: virtual_device.apps.instrumentation.Instrument
             return 0
 
     elapsed = time.perf_counter() - started
+    # AndroidJUnitRunner's stream: "\n" + JUnit's TextListener summary, which starts with a blank line.
+    n_failed = len(printer.failures)
     if printer.failures:
         summary = (
-            f"\nTime: {elapsed:,.3f}\nThere were {len(printer.failures)} failures:\n"
+            f"\n\nTime: {elapsed:,.3f}\n"
+            + ("There was 1 failure:\n" if n_failed == 1 else f"There were {n_failed} failures:\n")
             + "".join(f"{i}) {f}\n" for i, f in enumerate(printer.failures, 1))
-            + f"\nFAILURES!!!\nTests run: {printer.total},  Failures: {len(printer.failures)}\n\n"
+            + f"\nFAILURES!!!\nTests run: {printer.total},  Failures: {n_failed}\n\n"
         )
     else:
-        summary = f"\nTime: {elapsed:,.3f}\n\nOK ({printer.total} tests)\n\n\n"
+        summary = f"\n\nTime: {elapsed:,.3f}\n\nOK ({printer.total} tests)\n\n\n"
     ctx.write(f"INSTRUMENTATION_RESULT: stream={summary}INSTRUMENTATION_CODE: -1\n")
     return 0

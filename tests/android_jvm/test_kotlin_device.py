@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -185,6 +186,9 @@ def test_same_request_same_token_ids_embeddings_keys_and_verdict(compared, kotli
     assert k_run.passed and p_run.passed, (k_run.summary(), p_run.summary())
     assert shape(k_run) == shape(p_run)  # same tests, same order, same statuses
     assert (k_run.expected_count, k_run.session_code) == (p_run.expected_count, p_run.session_code) == (12, -1)
+    # the final stream: AndroidJUnitRunner's JUnit summary, the same but for the time
+    k_stream, p_stream = (re.sub(r"Time: [0-9.,]+", "Time: T", r.result_stream or "") for r in (k_run, p_run))
+    assert k_stream == p_stream and "OK (12 tests)" in k_stream
     for model_id in COMPARED:
         k_out, p_out = outputs(kotlin_device, k_request, model_id), outputs(kotlin_device, p_request, model_id)
         assert sorted(p.name for p in k_out.iterdir()) == sorted(p.name for p in p_out.iterdir())
