@@ -109,3 +109,50 @@ def test_session_on_fp32_matches_onnxruntime_directly(base):
     session = ort.InferenceSession(str(base.model_path), providers=["CPUExecutionProvider"])
     feeds = base.feeds_for(base.tokenize(SENTENCES[:1]).ids)
     assert np.abs(session.run(None, feeds)[0] - base.embed(SENTENCES[:1]).vectors).max() == 0.0
+
+
+# -- truncation keeps the model's own closing token ([SEP], or </s> for mpnet) ---------------------
+
+LONG_TEXTS = ["retrieval " * 400, "ΣΟΦΟΣ [MASK] <mask> 北京 " * 200, "short one"]
+
+
+def _tokenizer_cases() -> list[str]:
+    from tests.android_jvm.test_kotlin_tokenizer import tokenizer_models
+
+    return [*tokenizer_models(), "roberta-style"]
+
+
+@pytest.mark.parametrize("case", _tokenizer_cases())
+def test_truncation_ends_with_the_models_own_closing_token(case, registry, model_file, tmp_path):
+    """A cut text is [CLS] ... [SEP] for BERT and <s> ... </s> (0 ... 2) for mpnet, as tokenizers'
+    own truncation makes it (embed.py used to close every model's cut text with [SEP], 106 for mpnet)."""
+    from tokenizers import Tokenizer
+
+    from harness.evaluation.embed import HostTokenizer
+    from tests.reference.test_wordpiece_matches_tokenizers import roberta_style_tokenizer
+
+    spec = registry.get("AVA-ONX-384-BASE" if case == "roberta-style" else case)
+    model_file(spec.id)
+    path, limit = spec.tokenizer_path, spec.max_length
+    if case == "roberta-style":  # mpnet's post-processor on every clone
+        path, limit = roberta_style_tokenizer(path, tmp_path / "roberta.tokenizer.json"), 64
+    host = HostTokenizer(path, limit)
+    closing = {"all-mpnet-base-v2": (0, 2, 1), "roberta-style": (30522, 30523, 0)}
+    cls_id, sep_id, pad_id = closing.get(case if case == "roberta-style" else spec.original, (101, 102, 0))
+    assert (host.sep_id, host.pad_id) == (sep_id, pad_id)
+
+    result = host.tokenize(LONG_TEXTS)
+    assert result.truncated.tolist() == [True, True, False]
+    assert all(count > limit for count in result.token_counts[:2]) and result.token_counts[2] < limit
+    for ids in result.ids[:2]:
+        assert len(ids) == limit and ids[0] == cls_id and ids[-1] == sep_id
+    # Exactly tokenizers' own truncation; untruncated text as tokenizers encodes it.
+    reference = Tokenizer.from_file(str(path))
+    reference.no_padding()
+    reference.enable_truncation(limit)
+    assert result.ids == [list(e.ids) for e in reference.encode_batch(LONG_TEXTS)]
+    # BASE/FAST: the same ids as the former hand truncation ([:limit - 1] + [SEP]), so cached host
+    # evaluations stay valid.
+    if cls_id == 101:
+        untruncated = [list(e.ids) for e in host.tokenizer.encode_batch(LONG_TEXTS[:2])]
+        assert result.ids[:2] == [[*ids[: limit - 1], 102] for ids in untruncated]
