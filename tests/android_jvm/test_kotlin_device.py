@@ -197,6 +197,7 @@ def test_same_request_same_token_ids_embeddings_keys_and_verdict(compared, kotli
         assert k_ids == json.loads((p_out / "token_ids_e2e.json").read_text())
         k_result, p_result = (json.loads((d / "result.json").read_text()) for d in (k_out, p_out))
         assert sorted(k_result) == sorted(p_result), model_id  # identical result keys
+        assert (k_result["abi"], k_result["modelId"]) == (p_result["abi"], p_result["modelId"])  # Build from props
         assert k_result["ortVersion"] == ORT_VERSION and p_result["ortVersion"] != ORT_VERSION
         for name in ("embeddings.npy", "embeddings_e2e.npy"):
             k, p = np.load(k_out / name), np.load(p_out / name)
@@ -238,6 +239,10 @@ def test_a_failing_check_gives_a_failure_bundle_with_its_stack(pushed, kotlin_de
     assert "FAILURES!!!\nTests run: 6,  Failures: 1" in (run.result_stream or "")
     result = json.loads((outputs(kotlin_device, request, FAULT_MODEL) / "result.json").read_text())
     assert result["chapterTests"]["test4_rag_ranking"] is False
+    # android.util.Log lands in the device's logcat; the JVM's host paths never show, only the device's
+    log = adb_server.run("-s", kotlin_device.serial, "logcat", "-d", "-s", "AvaSignoff", timeout=60).stdout
+    assert f"I AvaSignoff: run {pushed[1]['runId']}: 1 model(s), FILES={FILES}" in log
+    assert str(kotlin_device.sandbox) not in raw + log
     assert result["errors"] == [failed.stack.splitlines()[0].replace("java.lang.AssertionError: ", "ragRanking: ")]
 
 
