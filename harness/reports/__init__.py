@@ -4,6 +4,7 @@ only manifest and terminal) does not import jinja2 or junit_xml.
 writers      write_reports(run, directory): the four sign-off files, each on its own, verified, then
              renamed in; ReportWriteError (the directory is checked first by fileio.check_output_dir)
 json_report  signoff.json: the run, its verdict, summarize() counts
+run_record   load_signoff / load_manifest: read a report back (schema version 1 or 2) in the current shape
 junit        junit.xml: a suite per device and one for the host, a test case per (model, gate)
 manifest     the one ModelConfig builder; manifest.json for the eval command and for a sign-off
 html_page    signoff.html from templates/signoff.html.j2
