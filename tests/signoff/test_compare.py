@@ -144,6 +144,10 @@ def test_device_reported_errors_and_failed_chapter_tests_fail():
     raw = _device_result({"test4_rag_ranking": False}, ("norm out of range",))
     result = _compare(host, host, device_result=raw)
     assert not _gate(result, "device_test4_rag_ranking").passed
+    # a check's value is a boolean, not the text 'false' (report schema v2)
+    check = _gate(result, "device_test4_rag_ranking")
+    assert (check.value, check.threshold) == (False, True) and isinstance(check.value, bool)
+    assert result.end_to_end["texts"] == 6 and isinstance(result.end_to_end["texts"], int)
     assert not _gate(result, "device_check").passed
     assert not result.passed
 
