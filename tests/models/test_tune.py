@@ -169,3 +169,22 @@ def test_gate_profiles_replace_a_variants_host_gates_and_int4_defaults_to_rankin
     int4 = registry.get("AVA-ONX-384-BASE-INT4")
     assert int4.variant == "INT4" and int4.gate == GATE_PROFILES["same-index"].quality
     assert GATE_PROFILES["mixed-index"].quality.min_mean_cosine > 0 and GATE_PROFILES["mixed-index"].min_cosine > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["tune", "AVA-ONX-384-BASE-INT8"], ["AVA-ONX-384-BASE-INT8", "FP32 model ID"]),
+        (["tune", "AVA-ONX-384-BASE", "--target", "int2"], ["--target"]),
+        (["tune", "AVA-ONX-384-BASE", "--gate-profile", "loose"], ["--gate-profile loose"]),
+        (["tune", "AVA-ONX-384-BASE", "--max-size-ratio", "2", "--no-arm64"], ["--max-size-ratio 2"]),
+        (["sensitivity", "AVA-ONX-384-BASE", "--recipe", "fp8"], ["--recipe fp8"]),
+        (["sensitivity", "AVA-ONX-999-NOPE"], ["AVA-ONX-999-NOPE"]),
+    ],
+)
+def test_command_line_mistakes_are_one_line_exit_2(args, needles):
+    from tests.helpers import assert_user_error, run_cli
+
+    result = run_cli(*args, timeout=120)
+    assert_user_error(result, *needles)
+    assert result.returncode == 2
