@@ -79,9 +79,15 @@ def load_signoff(path: Path | str) -> dict[str, Any]:
     _expect(path, data, {"run_id": str, "devices": list, "models": list})
     if version == 1:
         data = _signoff_from_v1(data)
+    for i, model in enumerate(data["models"]):
+        if not isinstance(model, dict) or not isinstance(model.get("model_id"), str):
+            raise HarnessError(f"{path}: models[{i}] has no string `model_id`")
     for i, device in enumerate(data["devices"]):
         if not isinstance(device, dict) or not isinstance(device.get("models", []), list):
             raise HarnessError(f"{path}: devices[{i}] is not a device record")
+        for j, model in enumerate(device.get("models", [])):
+            if not isinstance(model, dict) or not isinstance(model.get("model_id"), str):
+                raise HarnessError(f"{path}: devices[{i}].models[{j}] has no string `model_id`")
     return data
 
 

@@ -85,6 +85,8 @@ def test_a_newer_version_is_refused_naming_the_file_and_the_versions(loader, tmp
         ('{"schema_version": 0}', "schema_version 0"),
         ('{"schema_version": 2, "run_id": "r", "models": [], "devices": {}}', "`devices`"),
         ('{"schema_version": 2, "run_id": "r", "models": [], "devices": [7]}', "devices[0]"),
+        ('{"schema_version": 2, "run_id": "r", "models": [{}], "devices": []}', "models[0] has no string `model_id`"),
+        ('{"schema_version": 2, "run_id": "r", "models": [], "devices": [{"models": [1]}]}', "devices[0].models[0]"),
     ],
 )
 @pytest.mark.unvalidated_reports  # the signoff.json is broken on purpose
