@@ -4,6 +4,7 @@ device contract with ONNX Runtime, real models. No mocks."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +88,11 @@ def test_cli_deploy_test_writes_every_report_and_exits_0(virtual_devices, adb_se
     # and one directory of the device's artifacts (instrumentation.txt, logcat.txt)
     assert [p.name for p in run_dir.iterdir() if p.is_dir()] == [device.serial.replace(":", "_")]
     assert json.loads((run_dir / "signoff.json").read_text())["passed"] is True
+    # the manifest's path is the model file that was signed off (schema v2: one shape, snake_case)
+    from harness.fileio import sha256_file
+
+    (entry,) = json.loads((run_dir / "manifest.json").read_text())["models"]
+    assert entry["id"] == MODEL and sha256_file(Path(entry["path"])) == entry["sha256"]
     assert "PASS" in result.stdout and device.serial in result.stdout
     # Not a terminal (a CI log): one timestamped line per step and device, not one per pushed chunk.
     import re
