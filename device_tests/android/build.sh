@@ -63,8 +63,11 @@ inputs_hash() {
         echo "kotlin $KOTLIN_VERSION jvm-app $JVM_APP"
         java -version 2>&1 | head -1
         [ -n "$ORT_JAR" ] && sha256sum "$ORT_JAR" | cut -d' ' -f1
-        cd "$HERE" && find build.sh stubs src jvm jvm-runtime/android jvm-runtime/launcher app/src -type f \
-            \( -name '*.java' -o -name '*.kt' -o -name '*.sh' \) 2>/dev/null | LC_ALL=C sort | xargs sha256sum
+        cd "$HERE" || exit 1
+        local dirs=(); for d in build.sh stubs src jvm jvm-runtime/android jvm-runtime/launcher app/src; do
+            if [ -e "$d" ]; then dirs+=("$d"); fi
+        done
+        find "${dirs[@]}" -type f \( -name '*.java' -o -name '*.kt' -o -name '*.sh' \) | LC_ALL=C sort | xargs sha256sum
     } | sha256sum | cut -d' ' -f1
 }
 HASH="$(inputs_hash)"
