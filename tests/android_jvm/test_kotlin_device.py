@@ -93,12 +93,13 @@ def both_run(kotlin_device, adb_server, model_file, tmp_path_factory) -> Any:
     return deploy_test([kotlin_device.serial], options(adb_server, model_file, reports, MODELS + COMPARED, "both"))
 
 
-def instrument(adb_server, serial: str, request: str, *extra: str, runner: str = DEFAULT_RUNNER) -> str:
+def instrument(
+    adb_server, serial: str, request: str, *extra: str, runner: str = DEFAULT_RUNNER, tests: str = TEST_CLASS
+) -> str:
     """`am instrument -w -r` by hand, as a developer would repeat it (README, step 6): raw output."""
     args = "".join(f" -e {shlex.quote(k)} {shlex.quote(v)}" for k, v in zip(extra[::2], extra[1::2], strict=True))
-    command = (
-        f"am instrument -w -r -e class {TEST_CLASS} -e ava.request {request}{args} {DEFAULT_TEST_PACKAGE}/{runner}"
-    )
+    component = f"{DEFAULT_TEST_PACKAGE}/{runner}"
+    command = f"am instrument -w -r -e class {shlex.quote(tests)} -e ava.request {request}{args} {component}"
     return adb_server.run("-s", serial, "shell", command, timeout=300).stdout
 
 
@@ -306,6 +307,12 @@ def test_a_fatal_runner_error_gives_androidjunitrunners_fatal_exception_shape(pu
     assert raw.endswith("INSTRUMENTATION_CODE: -1\n")
     run = parse_output(raw)
     assert not run.passed and run.run_failure and "Fatal exception when running tests" in run.run_failure
+
+
+def test_class_and_method_arguments_select_tests_as_androidjunitrunner_does(pushed, kotlin_device, adb_server):
+    request = request_copy(kotlin_device, pushed, "one-method", (FAULT_MODEL,))
+    run = parse_output(instrument(adb_server, kotlin_device.serial, request, tests=f"{TEST_CLASS}#latency"))
+    assert run.passed and run.expected_count == 1 and shape(run) == [(TEST_CLASS, f"latency[{FAULT_MODEL}]", "passed")]
 
 
 def test_a_device_that_stops_the_run_kills_the_jvm(pushed, kotlin_device, adb_server):
