@@ -34,8 +34,8 @@ def tuned_variants(registry) -> list[tuple[str, object, object]]:
     per candidate: cheap after bench/bench_tune.py or an earlier run), and Optimum's arm64
     config replicated with ORT (dynamic, per-channel S8 weights, MatMul/Add only)."""
     from harness.models.recipes import Method, Recipe, apply_recipe
-    from harness.models.tune import Target, tune
     from harness.reference.arm64 import Arm64Runtime
+    from harness.tuning.tune import Target, tune
 
     base = registry.get(TUNED_BASE)
     fp32 = ensure_model_file(base, registry, progress=print)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from harness.fileio import write_json_atomic
 from harness.models.registry import load_registry
-from harness.models.sensitivity import EvalSet
 from harness.models.store import ensure_model_file
-from harness.models.tune import Target, pareto_rows, tune
 from harness.reference.arm64 import Arm64Runtime
 from harness.settings import PROJECT_ROOT
+from harness.tuning.sensitivity import EvalSet
+from harness.tuning.tune import Target, pareto_rows, tune
 
 
 def main() -> None:

@@ -60,7 +60,7 @@ def sensitivity_command(
     recipe: a second run measures nothing again)."""
     from harness.fileio import write_json_atomic
     from harness.models.recipes import DEFAULT_DYNAMIC, WEIGHT_ONLY_INT4, WEIGHT_ONLY_INT8
-    from harness.models.sensitivity import EvalSet, sensitivity
+    from harness.tuning.sensitivity import EvalSet, sensitivity
 
     chosen = {"dynamic": DEFAULT_DYNAMIC, "w8": WEIGHT_ONLY_INT8, "w4": WEIGHT_ONLY_INT4}.get(recipe)
     if chosen is None:
@@ -108,9 +108,9 @@ def tune_command(
     table explored. Exit 1 when no recipe meets the target (the best explored one is named)."""
     from harness.errors import GateFailure
     from harness.fileio import write_json_atomic
-    from harness.models.sensitivity import EvalSet
-    from harness.models.tune import pareto_rows, tune
     from harness.reference.arm64 import Arm64Runtime, require_runtime
+    from harness.tuning.sensitivity import EvalSet
+    from harness.tuning.tune import pareto_rows, tune
 
     spec, base_path = _base(model_id)
     runtime = require_runtime() if arm64 else (Arm64Runtime.locate() if arm64 is None else None)

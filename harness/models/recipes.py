@@ -10,13 +10,10 @@ Runtime version and the ops the file needs (`required_ops`), so a device's ORT c
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import hashlib
 import json
 import logging
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -243,8 +240,19 @@ def apply_recipe(
             elif recipe.method is Method.WEIGHT_ONLY:
                 onnx.save(_weight_only(model, recipe), str(tmp))
             else:
+                from harness.models.static_qdq import quantize_static_qdq
+
                 assert spec is not None
-                _static(source, tmp, recipe, spec, calibration)
+                quantize_static_qdq(
+                    source,
+                    tmp,
+                    spec,
+                    calibration,
+                    calibration=str(recipe.calibration),
+                    per_channel=recipe.per_channel,
+                    op_types=recipe.op_types,
+                    nodes_to_exclude=recipe.nodes_to_exclude,
+                )
         except HarnessError:
             raise
         except Exception as err:  # the quantizer refused this model or recipe: one line, not a traceback
@@ -380,52 +388,3 @@ def _quantize_embeddings(model, bits: int, block_size: int, excluded: set[str]) 
         model.graph.node.insert(index, replacement)
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-
-
-def _static(source: Path, target: Path, recipe: Recipe, spec: ModelSpec, texts: list[str]) -> None:
-    """Static QDQ INT8, activations calibrated one text at a time (the app's batch of one)."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    from harness.evaluation.embed import Embedder
-
-    embedder = Embedder(spec, source, batch_size=1)
-    # One text per batch, all padded to one length: the histogram calibrators (percentile,
-    # entropy) stack every batch's activations and fail on ragged shapes.
-    padded = embedder.feeds_for(embedder.tokenize(texts).ids)
-    feeds = [{name: array[row : row + 1] for name, array in padded.items()} for row in range(len(texts))]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.items = iter(feeds)
-
-        def get_next(self):
-            return next(self.items, None)
-
-    method = {
-        Calibration.MINMAX: CalibrationMethod.MinMax,
-        Calibration.PERCENTILE: CalibrationMethod.Percentile,
-        Calibration.ENTROPY: CalibrationMethod.Entropy,
-    }[recipe.calibration]
-    # The histogram calibrators print their progress on stdout, which belongs to the results.
-    with tempfile.TemporaryDirectory(prefix="ava-static-") as work, contextlib.redirect_stdout(sys.stderr):
-        staged = Path(work) / "model.onnx"
-        staged.symlink_to(source.resolve())
-        quantize_static(
-            str(staged),
-            str(target),
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=list(recipe.op_types) or None,
-            per_channel=recipe.per_channel,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=list(recipe.nodes_to_exclude) or None,
-            calibrate_method=method,
-            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
-        )

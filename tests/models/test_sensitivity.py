@@ -15,7 +15,7 @@ from harness.evaluation.datasets import STSB_TEST, load_sts_csv
 from harness.gates import GATE_PROFILES
 from harness.models.recipes import DEFAULT_DYNAMIC
 from harness.models.registry import ModelSpec
-from harness.models.sensitivity import EvalSet, node_groups, profile_gates, sensitivity
+from harness.tuning.sensitivity import EvalSet, node_groups, profile_gates, sensitivity
 
 VOCAB, WIDTH = 30522, 32  # the bundled MiniLM tokenizer's vocabulary: real texts tokenize into it
 BAD_NODE = "layer.1/outlier/MatMul"
@@ -111,7 +111,7 @@ def test_the_node_with_outlier_weights_ranks_first_and_a_second_run_is_cached(ti
     assert worst["drop"] > 5 * max(best["drop"], 1e-6)  # the outlier MatMul stands out, not by noise
     assert worst["min_cosine"] < best["min_cosine"]
 
-    import harness.models.sensitivity as module
+    import harness.tuning.sensitivity as module
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("a cached sensitivity run quantized again")

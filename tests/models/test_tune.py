@@ -15,7 +15,7 @@ from harness.errors import GateFailure, InputError
 from harness.gates import GateProfile, QualityGates
 from harness.models.recipes import DEFAULT_DYNAMIC, WEIGHT_ONLY_INT8, apply_recipe
 from harness.models.store import tuned_record
-from harness.models.tune import Search, Target, arm64_figures, pareto_rows, parse_target, tune
+from harness.tuning.tune import Search, Target, arm64_figures, pareto_rows, parse_target, tune
 from tests.models.test_sensitivity import BAD_NODE, tiny_evalset, tiny_spec, write_tiny_encoder
 
 # The tiny encoder's STS Spearman is noise (random weights), so these profiles gate cosines only.
@@ -64,8 +64,8 @@ def test_greedy_exclusion_finds_a_passing_variant_smaller_than_fp16_and_records_
 
 def test_a_second_search_measures_nothing_again(outlier_encoder, tmp_path, monkeypatch):
     first = run_tune(outlier_encoder, tmp_path)
-    import harness.models.sensitivity as sensitivity_module
-    import harness.models.tune as tune_module
+    import harness.tuning.sensitivity as sensitivity_module
+    import harness.tuning.tune as tune_module
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("a cached candidate was measured again")

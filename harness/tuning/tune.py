@@ -38,8 +38,8 @@ from harness.models.recipes import (
     recipe_from_dict,
 )
 from harness.models.registry import ModelSpec
-from harness.models.sensitivity import SENSITIVITY_DIR, EvalSet, measure, profile_gates, sensitivity
 from harness.settings import CACHE_DIR
+from harness.tuning.sensitivity import SENSITIVITY_DIR, EvalSet, measure, profile_gates, sensitivity
 
 Progress = Callable[[str], None]
 TUNE_DIR = CACHE_DIR / "tune"
