@@ -22,6 +22,7 @@ from harness.models.recipes import (
     recipe_from_dict,
     required_ops,
 )
+from harness.models.store import write_tuned_record
 from tests.models.test_sensitivity import BAD_NODE, tiny_spec, write_tiny_encoder
 
 TEXTS = ["A man is playing a guitar.", "The cat sat on the mat.", "Stocks fell sharply on Monday morning."]
@@ -133,7 +134,7 @@ def test_quantized_or_weightless_inputs_are_refused(tiny_encoder, tmp_path):
 
 
 def test_the_store_takes_a_tuned_record_only_for_its_bytes(tiny_encoder, tmp_path):
-    from harness.models.store import tuned_record, write_tuned_record
+    from harness.models.store import tuned_record
 
     target = tmp_path / "TINY-TEST-INT8.onnx"
     made = apply_recipe(tiny_encoder, target, WEIGHT_ONLY_INT8, spec=tiny_spec())
@@ -145,3 +146,30 @@ def test_the_store_takes_a_tuned_record_only_for_its_bytes(tiny_encoder, tmp_pat
     assert any(o["op_type"] == "MatMulNBits" for o in record["required_ops"])
     target.write_bytes(target.read_bytes() + b"\0")
     assert tuned_record(target) is None
+
+
+def test_the_store_serves_a_tuned_file_instead_of_quantizing_over_it(tiny_encoder, tmp_path, monkeypatch):
+    """What deploy-test and eval call: ensure_model_file returns the tuned `<ID>-INT8.onnx` (its
+    record matches the bytes and the original), names its recipe, and INT4 without one says how."""
+    import harness.models.registry as registry_module
+    import harness.models.store as store
+    from harness.fileio import sha256_file, write_json_atomic
+    from harness.models.registry import Registry
+
+    base = replace(tiny_spec(), tokenizer=str(tiny_spec().tokenizer_path))  # absolute: the store moves
+    monkeypatch.setattr(registry_module, "MODELS_DIR", tmp_path / "store")
+    monkeypatch.setattr(store, "MODELS_DIR", tmp_path / "store")
+    registry = Registry({base.id: base}, tmp_path / "registry.toml")
+    base.original_path.parent.mkdir(parents=True)
+    base.original_path.write_bytes(tiny_encoder.read_bytes())
+    write_json_atomic(store.build_record_path(base), {"sha256": sha256_file(base.original_path)})
+    int8 = registry.get(f"{base.id}-INT8")
+    int8.quantized_path.parent.mkdir(parents=True)
+    made = apply_recipe(base.original_path, int8.quantized_path, WEIGHT_ONLY_INT8, spec=base)
+    write_tuned_record(int8, int8.quantized_path, base.original_path, made, {})
+    before = sha256_file(int8.quantized_path)
+    assert store.ensure_model_file(int8, registry, progress=lambda _m: None) == int8.quantized_path
+    assert sha256_file(int8.quantized_path) == before  # served as it is, not quantized again
+    assert store.model_preset(int8) == f"tuned:{WEIGHT_ONLY_INT8.name}"
+    with pytest.raises(InputError, match=r"no INT4 file; run `ava-harness tune TINY-TEST --target int4`"):
+        store.ensure_model_file(registry.get(f"{base.id}-INT4"), registry, progress=lambda _m: None)
