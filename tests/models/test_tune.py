@@ -188,3 +188,36 @@ def test_command_line_mistakes_are_one_line_exit_2(args, needles):
     result = run_cli(*args, timeout=120)
     assert_user_error(result, *needles)
     assert result.returncode == 2
+
+
+def test_an_interrupted_search_resumes_where_it_stopped(tmp_path, monkeypatch):
+    if not tiny_spec().tokenizer_path.is_file():
+        pytest.skip("MiniLM tokenizer not built (make models)")
+    import harness.tuning.tune as tune_module
+
+    model = write_tiny_encoder(tmp_path / "plain.onnx", outlier=False)
+    per_tensor = replace(DEFAULT_DYNAMIC, name="per-tensor", per_channel=False)
+    real, measured = tune_module.measure, []
+
+    def interrupted(spec, path, base_path, evalset):
+        if measured:
+            raise KeyboardInterrupt  # Ctrl-C during the second candidate
+        measured.append(Path(path).stem)
+        return real(spec, path, base_path, evalset)
+
+    monkeypatch.setattr(tune_module, "measure", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_tune(model, tmp_path, recipes=[WEIGHT_ONLY_INT8, per_tensor])
+    assert measured == [WEIGHT_ONLY_INT8.key()]
+
+    again: list[str] = []
+
+    def counting(spec, path, base_path, evalset):
+        again.append(Path(path).stem)
+        return real(spec, path, base_path, evalset)
+
+    monkeypatch.setattr(tune_module, "measure", counting)
+    result = run_tune(model, tmp_path, recipes=[WEIGHT_ONLY_INT8, per_tensor])
+    assert result.chosen is not None
+    assert again[0] == per_tensor.key()  # the first candidate's screen came from the cache
+    assert again.count(WEIGHT_ONLY_INT8.key()) <= 1  # at most its full-set confirmation
