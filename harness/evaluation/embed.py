@@ -50,6 +50,11 @@ def check_texts(texts: Sequence[str], where: str = "texts") -> list[str]:
     return checked
 
 
+# Bumped whenever the ids HostTokenizer gives for some text change (2: cut texts end in the model's
+# own closing token, e.g. mpnet's </s>): the host-evaluation caches include it in their keys.
+TOKENIZATION_REVISION = 2
+
+
 class HostTokenizer:
     """A model's tokenizer.json through `tokenizers`, as the post-processor says: [CLS] ... [SEP] for
     BERT, <s> ... </s> for mpnet (RobertaProcessing). Texts are encoded untruncated to count their

@@ -13,7 +13,7 @@ import numpy as np
 
 from harness.evaluation import chapter
 from harness.evaluation.datasets import STSB_TEST, XQUAD_EN, RetrievalSet, StsPair, load_squad_retrieval, load_sts_csv
-from harness.evaluation.embed import Embedder
+from harness.evaluation.embed import TOKENIZATION_REVISION, Embedder
 from harness.evaluation.metrics import cosine_rows, retrieval_metrics, spearman
 from harness.fileio import sha256_file
 from harness.gates import Gate, QualityGates
@@ -73,6 +73,7 @@ class EmbeddingCache:
     ) -> np.ndarray:
         key = hashlib.sha256()
         key.update(model_sha.encode())
+        key.update(f"tokenization {TOKENIZATION_REVISION}".encode())
         spec = embedder.spec
         key.update(f"{spec.output}|{spec.pooling}|{spec.normalize}|{spec.max_length}|{embedder.batch_size}".encode())
         for text in texts:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import InputError
-from harness.evaluation.embed import Embedder
+from harness.evaluation.embed import TOKENIZATION_REVISION, Embedder
 from harness.evaluation.evaluate import EvalReport, evaluate
 from harness.fileio import sha256_file, write_json_atomic
 from harness.gates import Gate
@@ -78,7 +78,7 @@ def _host_eval_cached(
     """Host evaluation (STS-B, XQuAD-en, chapter tests), cached by both files' sha256."""
     # The report holds the gates' verdicts, so the gates (a --gate-profile's or the registry's) key it too.
     gates = hashlib.sha256(repr(spec.gate).encode()).hexdigest()[:8]
-    key = f"{sha256_file(path)[:16]}-{sha256_file(base_path)[:16]}-{limit or 'full'}-{gates}"
+    key = f"{sha256_file(path)[:16]}-{sha256_file(base_path)[:16]}-{limit or 'full'}-{gates}-t{TOKENIZATION_REVISION}"
     cache = CACHE_DIR / "eval" / f"{key}.json"
     if cache.is_file():
         say(f"{spec.id}: host evaluation: cached ({cache.name})")
