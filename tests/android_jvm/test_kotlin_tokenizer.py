@@ -37,6 +37,7 @@ HOSTILE = [
     "İstanbul KELVIN K ﬁne ligature",
     "北京欢迎你 and 東京タワー, 한국어 문장, 𠀀𪜀 CJK Ext B",
     "𫠠x 𫠝y",  # U+2B820..U+2B91F: outside tokenizers' CJK ranges
+    "a \u0378 b",  # unassigned (Cn): kept, so [UNK], not dropped as a control character
     "don't stop—believing… «quoted» „deutsch“ ¿qué? ¡sí! a/b\\c [x] {y} (z) ~`^ ±×÷ §¶",
     "tab\tnew\nline\r\nnbsp\u00a0ideographic\u3000sep\u2028para\u2029nel\u0085vt\u000bff\u000c",
     "\u0000null \ufffdreplacement zero\u200bwidth soft\u00adhyphen bidi\u202etext\u202c private\ue000use",

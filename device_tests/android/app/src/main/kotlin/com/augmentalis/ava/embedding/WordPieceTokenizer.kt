@@ -299,11 +299,14 @@ class WordPieceTokenizer(spec: JSONObject) {
             }
         }
 
-        /** Other (Cc, Cf, Cn, Co, Cs) except tab, newline and carriage return, which are whitespace. */
+        /**
+         * Other (Cc, Cf, Co, Cs) except tab, newline and carriage return, which are whitespace.
+         * Unassigned code points (Cn) are kept, as `tokenizers` keeps them: they become [UNK].
+         */
         fun isControl(cp: Int): Boolean {
             if (cp == '\t'.code || cp == '\n'.code || cp == '\r'.code) return false
             return when (Character.getType(cp)) {
-                Character.CONTROL.toInt(), Character.FORMAT.toInt(), Character.UNASSIGNED.toInt(),
+                Character.CONTROL.toInt(), Character.FORMAT.toInt(),
                 Character.PRIVATE_USE.toInt(), Character.SURROGATE.toInt(),
                 -> true
                 else -> false
