@@ -87,7 +87,8 @@ _SETTINGS = RunSettings()
 
 DEVICE_HELP = (
     "Device serial; 'virtual' starts a virtual device for the run ('virtual:N' starts N), 'virtual-arm64' an"
-    " arm64-v8a one (aarch64 ONNX Runtime under qemu-user). Repeatable."
+    " arm64-v8a one (aarch64 ONNX Runtime under qemu-user), 'virtual-kotlin' one whose device side is the Kotlin"
+    " sign-off on a JVM over real ONNX Runtime. Repeatable."
 )
 
 Models = Annotated[
