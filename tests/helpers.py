@@ -79,3 +79,11 @@ def schema_problems(data: object, kind: str) -> list[str]:
     validator_class = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
     errors = sorted(validator_class(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}" for e in errors[:10]]
+
+
+def only_run(reports_dir: Path) -> Path:
+    """The one run directory a sign-off wrote under `reports_dir`, which `latest` must point at."""
+    (run_dir,) = [p for p in reports_dir.iterdir() if p.name != "latest"]
+    latest = reports_dir / "latest"
+    assert latest.is_symlink() and latest.resolve() == run_dir.resolve(), f"{latest} does not point at {run_dir}"
+    return run_dir

@@ -137,6 +137,11 @@ def _run_signoff(devices: list[str], options: DeployOptions) -> None:
     except ReportWriteError as err:  # the verdict stands; the files that could be written are kept
         print_error(err)
         written = err.files or {}
+    if written:
+        # reports/latest names the run just written: the newest, whatever its verdict.
+        from harness.reports.history import link_latest
+
+        link_latest(options.reports_dir, run.run_id)
     print_summary(run, out)
     for name, path in written.items():
         say(f"{name}: {path}")

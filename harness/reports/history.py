@@ -76,19 +76,25 @@ def load_baseline(argument: str, reports_dir: Path, gates: RegressionGates) -> B
 
 
 def update_latest(reports_dir: Path) -> Path | None:
-    """Point `reports_dir/latest` at the newest run (a relative symlink, swapped in with one
-    rename, so a reader never sees it missing). A `latest` that is not a symlink is left alone."""
-    link = reports_dir / LATEST
+    """Point `reports_dir/latest` at the newest readable run (see `link_latest`)."""
     runs, _ = find_runs(reports_dir)
-    if not runs or (link.exists() and not link.is_symlink()):
+    return link_latest(reports_dir, runs[-1].directory.name) if runs else None
+
+
+def link_latest(reports_dir: Path, run_name: str) -> Path | None:
+    """Point `reports_dir/latest` at `run_name` (a relative symlink, swapped in with one rename, so
+    a reader never sees it missing). A `latest` that is not a symlink is left alone; a file system
+    without symlinks gets none (the history page still lists every run)."""
+    link = reports_dir / LATEST
+    if link.exists() and not link.is_symlink():
         return None
     temporary = reports_dir / f".{LATEST}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
     try:
-        temporary.symlink_to(runs[-1].directory.name, target_is_directory=True)
+        temporary.symlink_to(run_name, target_is_directory=True)
         os.replace(temporary, link)
-    except OSError:  # a file system without symlinks: the history page still lists every run
+    except OSError:
         with contextlib.suppress(OSError):
             temporary.unlink()
         return None

@@ -342,14 +342,14 @@ def jvm_children() -> list[int]:
 
 def test_the_cli_starts_a_kotlin_device_and_signs_off_on_it(both_run, adb_server, tmp_path):
     """`deploy-test --device virtual-kotlin`: the run's own device hosts the JVM app."""
-    from tests.helpers import deploy_test_args, run_cli
+    from tests.helpers import deploy_test_args, only_run, run_cli
 
     args, env = deploy_test_args(adb_server.port, tmp_path / "reports", FAULT_MODEL)
     env["AVA_VIRTUAL_DEVICE_STATE"] = str(tmp_path / "state.json")
     result = run_cli(*args, "--device", "virtual-kotlin", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"({KOTLIN_MODEL})" in result.stdout
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    run_dir = only_run(tmp_path / "reports")
     (device,) = json.loads((run_dir / "signoff.json").read_text())["devices"]
     assert device["props"]["ro.product.model"] == KOTLIN_MODEL
     assert [m["ort_version"] for m in device["models"]] == [ORT_VERSION]

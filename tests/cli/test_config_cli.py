@@ -12,7 +12,7 @@ import typer.main
 from harness.android.virtual import ava_device_config
 from harness.cli.app import app
 from harness.config import KEYS
-from tests.helpers import assert_user_error, run_cli
+from tests.helpers import assert_user_error, only_run, run_cli
 
 MODEL = "AVA-ONX-384-FAST-INT8"
 
@@ -46,7 +46,7 @@ def _impossible_latency_gate(directory: Path, adb_port: int, serial: str, *, tab
 
 
 def _signoff(run_dir: Path) -> dict:
-    (only,) = (run_dir / "reports").iterdir()
+    only = only_run(run_dir / "reports")
     return json.loads((only / "signoff.json").read_text())
 
 

@@ -12,6 +12,7 @@ from harness.android.contract import RunSettings
 from harness.android.virtual import ava_device_config
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
+from tests.helpers import only_run
 
 MODEL = "AVA-ONX-384-FAST-INT8"
 
@@ -82,7 +83,7 @@ def test_cli_deploy_test_writes_every_report_and_exits_0(virtual_devices, adb_se
     (device,) = virtual_devices(1, config=ava_device_config())
     result = _cli(adb_server, tmp_path, "--device", device.serial)
     assert result.returncode == 0, result.stderr[-2000:]
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    run_dir = only_run(tmp_path / "reports")
     files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
     assert files == ["junit.xml", "manifest.json", "signoff.html", "signoff.json"]
     # and one directory of the device's artifacts (instrumentation.txt, logcat.txt)
@@ -111,7 +112,7 @@ def test_cli_latency_on_an_emulator_is_shown_not_gated_unless_asked(virtual_devi
     (device,) = virtual_devices(1, config=ava_device_config())
     shown = _cli(adb_server, tmp_path / "shown", "--device", device.serial, "--latency-budget-ms", "0.0001")
     assert shown.returncode == 0, shown.stderr[-2000:]
-    (run_dir,) = (tmp_path / "shown" / "reports").iterdir()
+    run_dir = only_run(tmp_path / "shown" / "reports")
     (model,) = json.loads((run_dir / "signoff.json").read_text())["devices"][0]["models"]
     (latency,) = [g for g in model["gates"] if g["name"] == "latency_p50_ms"]
     assert latency["passed"] and "emulated device" in latency["detail"] and "not gated" in latency["detail"]

@@ -17,7 +17,7 @@ from harness.android.virtual import ava_device_config
 from harness.signoff.options import DeployOptions
 from harness.signoff.pipeline import deploy_test
 from harness.signoff.results import ExitCode
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, only_run
 from virtual_device.faults import json_raw, json_repeat
 
 FAST = "AVA-ONX-384-FAST-INT8"
@@ -133,7 +133,7 @@ def test_an_interrupt_mid_push_ends_with_a_partial_report_and_exit_3(
     stdout, stderr = process.communicate(timeout=120)  # bounded by STOP_GRACE_SECONDS, not by the push
     assert process.returncode == ExitCode.INCOMPLETE, (stdout[-2000:], stderr[-2000:])
     assert "Traceback" not in stderr and "INTERRUPTED" in stdout
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    run_dir = only_run(tmp_path / "reports")
     document = json.loads((run_dir / "signoff.json").read_text())
     assert document["verdict"] == "interrupted" and signal.Signals(sig).name in document["interrupted"]
     # Nothing half-pushed stays on the device (the device drops its own receive buffer once the
@@ -171,7 +171,7 @@ def test_an_interrupt_while_the_instrumentation_is_silent_stops_within_the_grace
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)  # far less than the 300 s idle timeout
     assert process.returncode == ExitCode.INCOMPLETE, (stdout[-2000:], stderr[-2000:])
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    run_dir = only_run(tmp_path / "reports")
     document = json.loads((run_dir / "signoff.json").read_text())
     assert document["verdict"] == "interrupted"
     assert document["devices"][0]["status"] == "interrupted" and "instrument" in document["devices"][0]["error"]
