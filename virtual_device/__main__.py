@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--detach-file", type=Path, default=None, help="serve: ... until this file exists")
     stop = sub.add_parser("stop", help="stop devices started with `start` (all, or the serials named)")
     stop.add_argument("serials", nargs="*")
-    sub.add_parser("list", help="every recorded device: serial, port, abi, owner, pid, alive")
+    sub.add_parser("list", help="every recorded device: serial, port, abi, app, owner, pid, alive")
     sub.add_parser("status", help="the same as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

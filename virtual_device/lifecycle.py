@@ -425,7 +425,7 @@ def _owned_elsewhere(entry: dict[str, Any], owner: str) -> str:
     return f"started by {theirs}, not by {owner}"
 
 
-COLUMNS = ("serial", "port", "abi", "owner", "pid", "alive")
+COLUMNS = ("serial", "port", "abi", "app", "owner", "pid", "alive")
 
 
 def format_devices(devices: list[dict[str, Any]]) -> str:

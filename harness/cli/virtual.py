@@ -64,9 +64,9 @@ def vd_stop(
 
 
 def vd_list() -> None:
-    """Every virtual device started here: serial, port, ABI, owner (`cli` for `virtual-device
-    start`, `run:<pid>` for a run's own), pid and whether it is alive. Dead ones are shown once and
-    dropped."""
+    """Every virtual device started here: serial, port, ABI, device side (python or kotlin), owner
+    (`cli` for `virtual-device start`, `run:<pid>` for a run's own), pid and whether it is alive.
+    Dead ones are shown once and dropped."""
     from harness.android.virtual import list_virtual
     from virtual_device.lifecycle import format_devices
 

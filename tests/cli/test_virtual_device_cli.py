@@ -149,8 +149,8 @@ def test_list_shows_owner_and_liveness(adb_server, tmp_path, monkeypatch):
         listing = CliRunner().invoke(app, ["list"])
         assert listing.exit_code == 0, listing.output
         header, row = listing.output.splitlines()
-        assert header.split() == ["SERIAL", "PORT", "ABI", "OWNER", "PID", "ALIVE"]
+        assert header.split() == ["SERIAL", "PORT", "ABI", "APP", "OWNER", "PID", "ALIVE"]
         port = serial.rsplit(":", 1)[1]
-        assert row.split() == [serial, port, HOST_ABI, run_owner(), str(_recorded(env)[0]["pid"]), "yes"]
+        assert row.split() == [serial, port, HOST_ABI, "python", run_owner(), str(_recorded(env)[0]["pid"]), "yes"]
         assert CliRunner().invoke(app, ["stop"]).output == ""  # not start's: stop leaves it
     assert CliRunner().invoke(app, ["list"]).output.splitlines()[1:] == []
