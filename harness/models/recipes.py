@@ -72,6 +72,9 @@ class Recipe:
     op_types: tuple[str, ...] = ()  # dynamic/static: op types to quantize (empty: ORT's default)
     nodes_to_exclude: tuple[str, ...] = ()  # kept in FP32
     int8_nodes: tuple[str, ...] = ()  # weight-only INT4: MatMuls kept at 8 bits (mixed per layer)
+    # Weight-only: MatMuls computed in FP32 (accuracy_level 1) from their quantized weights: the
+    # same size, no activation quantization error where it hurts most, slower on those nodes only.
+    fp32_compute_nodes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"recipe {self.name!r}"
@@ -108,7 +111,10 @@ class Recipe:
         if self.int8_nodes and not (self.method is Method.WEIGHT_ONLY and self.bits == 4):
             raise InputError(f"{where}: int8_nodes (mixed INT4/INT8) need method weight-only with bits 4")
         object.__setattr__(self, "nodes_to_exclude", tuple(self.nodes_to_exclude))
+        if self.fp32_compute_nodes and self.method is not Method.WEIGHT_ONLY:
+            raise InputError(f"{where}: fp32_compute_nodes need method weight-only")
         object.__setattr__(self, "int8_nodes", tuple(self.int8_nodes))
+        object.__setattr__(self, "fp32_compute_nodes", tuple(self.fp32_compute_nodes))
         object.__setattr__(self, "op_types", tuple(self.op_types))
 
     def describe(self) -> dict[str, object]:
@@ -121,6 +127,8 @@ class Recipe:
     def key(self) -> str:
         """A stable hash of everything but the name: two recipes with the same key write the same file."""
         settings = {k: v for k, v in self.describe().items() if k != "name"}
+        if not settings["fp32_compute_nodes"]:  # a later field: unset, old keys (and caches) hold
+            del settings["fp32_compute_nodes"]
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_name(self, name: str) -> Recipe:
@@ -308,17 +316,18 @@ def _weight_only(model, recipe: Recipe):
     # ORT's nodes_to_include adds to the op types rather than restricting them, so the 8-bit pass
     # of a mixed recipe excludes every other MatMul instead.
     matmuls = {str(n["name"]) for n in quantizable_nodes(model) if n["op_type"] == "MatMul"}
-    passes: list[tuple[int, set[str]]] = []
-    if recipe.int8_nodes:
-        passes.append((8, excluded | (matmuls - set(recipe.int8_nodes))))
-        passes.append((recipe.bits, excluded | set(recipe.int8_nodes)))
-    else:
-        passes.append((recipe.bits, excluded))
-    for bits, exclude in passes:
+    # One pass per (bits, accuracy level): the 8-bit and FP32-compute nodes first, then the rest.
+    groups: dict[tuple[int, int], set[str]] = {}
+    for name in matmuls - excluded:
+        bits = 8 if name in recipe.int8_nodes else recipe.bits
+        level = 1 if name in recipe.fp32_compute_nodes else recipe.accuracy_level
+        groups.setdefault((bits, level), set()).add(name)
+    passes = [(bits, level, excluded | (matmuls - names)) for (bits, level), names in sorted(groups.items())]
+    for bits, level, exclude in passes:
         config = DefaultWeightOnlyQuantConfig(
             block_size=recipe.block_size,
             is_symmetric=True,
-            accuracy_level=recipe.accuracy_level or None,
+            accuracy_level=level or None,
             bits=bits,
             op_types_to_quantize=("MatMul",),
         )
@@ -327,7 +336,7 @@ def _weight_only(model, recipe: Recipe):
             bits=bits,
             block_size=recipe.block_size,
             is_symmetric=True,
-            accuracy_level=recipe.accuracy_level or None,
+            accuracy_level=level or None,
             nodes_to_exclude=sorted(exclude),
             algo_config=config,
         )

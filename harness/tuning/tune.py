@@ -35,7 +35,6 @@ from harness.models.recipes import (
     Method,
     Recipe,
     apply_recipe,
-    recipe_from_dict,
 )
 from harness.models.registry import ModelSpec
 from harness.settings import CACHE_DIR
@@ -48,6 +47,7 @@ GREEDY_NODE_LIMIT = 40  # more quantizable nodes than this: sensitivity by layer
 # Sensitivity ranks nodes on the first 200 STS-B pairs (~390 sentences; `ava-harness sensitivity`'s
 # default, so its cache serves both): the order of the worst nodes is stable well below the full set.
 SENSITIVITY_PAIRS = 200
+COMPUTE_STARTS, COMPUTE_STEPS = 2, (1, 3, 6)  # weight-only INT8: FP32-compute tries, bounded
 # The ARM64 re-measure runs this many STS-B pairs (their sentences, ~2 per pair) under qemu:
 # emulated aarch64 ORT runs MiniLM-L6 at ~10 sentences/s on one core, so 64 pairs take well
 # under a minute per candidate, while p5/min cosine over ~128 texts still catch a kernel that
@@ -222,9 +222,10 @@ class Search:
         return candidate.passed
 
     # --- the search ------------------------------------------------------------------------------
-    def greedy(self, recipe: Recipe, *, keep_8bit: bool) -> None:
-        """Keep the most sensitive nodes out of `recipe` (FP32, or 8-bit in an INT4 recipe),
-        more each step, until a candidate passes the screen or grows past the size limit."""
+    def greedy(self, recipe: Recipe, *, mode: str, steps: Sequence[int] = GREEDY_STEPS) -> None:
+        """Treat the most sensitive nodes apart in `recipe`, more each step, until a candidate
+        passes the screen or outgrows the smallest passing one. `mode`: "fp32" keeps them in FP32
+        (dynamic), "8bit" at 8 bits (INT4), "compute" computes them in FP32 (weight-only INT8)."""
         import onnx
 
         from harness.models.recipes import quantizable_nodes
@@ -247,12 +248,14 @@ class Search:
             progress=self.progress,
         )
         order = [n for row in ranked if "drop" in row for n in row["nodes"] if n in matmuls]
-        for count in GREEDY_STEPS:
+        for count in steps:
             if count > len(order):
                 break
             nodes = tuple(order[:count])
-            if keep_8bit:
+            if mode == "8bit":
                 step = replace(recipe, name=f"{recipe.name}-8bit{count}", int8_nodes=nodes)
+            elif mode == "compute":
+                step = replace(recipe, name=f"{recipe.name}-f32c{count}", fp32_compute_nodes=nodes)
             else:
                 step = replace(recipe, name=f"{recipe.name}-fp32x{count}", nodes_to_exclude=nodes)
             candidate = self.evaluate(step)
@@ -262,11 +265,22 @@ class Search:
     def run(self, recipes: Sequence[Recipe]) -> Candidate | None:
         for recipe in recipes:
             self.evaluate(recipe)
-        for start, keep_8bit in ((DEFAULT_DYNAMIC, False), (WEIGHT_ONLY_INT4, True)):
+        for start, mode in ((DEFAULT_DYNAMIC, "fp32"), (WEIGHT_ONLY_INT4, "8bit")):
             found = self.candidates.get(start.key())
             # Keeping nodes out only grows a file: worth it only below the smallest passing one.
             if found is not None and not found.passed and not found.error and found.size_ratio < self.smallest_pass():
-                self.greedy(start, keep_8bit=keep_8bit)
+                self.greedy(start, mode=mode)
+        # Weight-only INT8 misses mostly by its int8 activations (accuracy level 4): computing the
+        # most sensitive MatMuls in FP32 costs no size, so the smallest failing ones get that try.
+        failing = [
+            c
+            for c in self.candidates.values()
+            if c.recipe.method is Method.WEIGHT_ONLY and c.recipe.bits == 8 and not c.recipe.fp32_compute_nodes
+            and c.gates and not c.passed and c.size_ratio < self.smallest_pass()
+        ]  # fmt: skip
+        for found in sorted(failing, key=lambda c: c.size_ratio)[:COMPUTE_STARTS]:
+            if found.size_ratio < self.smallest_pass():
+                self.greedy(found.recipe, mode="compute", steps=COMPUTE_STEPS)
         for candidate in sorted(self.passing(), key=lambda c: c.size_ratio):
             self.progress(f"confirming {candidate.recipe.name} ({candidate.size_ratio:.1%} of FP32) on the full set")
             if self.confirm(candidate):
@@ -433,7 +447,3 @@ def pareto_rows(candidates: Sequence[Candidate]) -> list[dict]:
             for o in rows
         )
     return rows
-
-
-def stored_recipe(record: dict) -> Recipe:
-    return recipe_from_dict(dict(record["recipe"]))

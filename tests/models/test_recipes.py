@@ -173,3 +173,18 @@ def test_the_store_serves_a_tuned_file_instead_of_quantizing_over_it(tiny_encode
     assert store.model_preset(int8) == f"tuned:{WEIGHT_ONLY_INT8.name}"
     with pytest.raises(InputError, match=r"no INT4 file; run `ava-harness tune TINY-TEST --target int4`"):
         store.ensure_model_file(registry.get(f"{base.id}-INT4"), registry, progress=lambda _m: None)
+
+
+def test_fp32_compute_nodes_get_accuracy_level_1_at_no_size_cost(tiny_encoder, tmp_path):
+    plain = write_tiny_encoder(tmp_path / "plain.onnx", outlier=False)
+    apply_recipe(plain, tmp_path / "a4.onnx", WEIGHT_ONLY_INT8, spec=tiny_spec())
+    mixed = replace(WEIGHT_ONLY_INT8, name="f32c", fp32_compute_nodes=(BAD_NODE,))
+    apply_recipe(plain, tmp_path / "a1.onnx", mixed, spec=tiny_spec())
+    levels = sorted(
+        o["attrs"]["accuracy_level"] for o in required_ops(tmp_path / "a1.onnx") if o["op_type"] == "MatMulNBits"
+    )
+    assert levels == [1, 4]
+    assert abs((tmp_path / "a1.onnx").stat().st_size - (tmp_path / "a4.onnx").stat().st_size) < 1024
+    assert mixed.key() != WEIGHT_ONLY_INT8.key()
+    with pytest.raises(InputError, match="fp32_compute_nodes need method weight-only"):
+        Recipe("d", fp32_compute_nodes=("x",))
