@@ -143,6 +143,9 @@ GATE_PROFILES: dict[str, GateProfile] = {
     ),
 }
 DEFAULT_GATE_PROFILE = "mixed-index"
+# `tune`: the host latency (batch of one, vs FP32) a target's variant may have; an INT8-class
+# file slower than FP32 (e.g. many MatMuls computed in FP32) defeats its purpose. None: not gated.
+TUNE_MAX_LATENCY_RATIO: dict[str, float | None] = {"int8": 1.0, "int4": None, "smallest": None}
 
 
 def parse_gate_profile(value: object) -> str:

@@ -90,6 +90,10 @@ def tune_command(
     max_size_ratio: Annotated[
         float | None, typer.Option(help="Largest size vs FP32 (default: int8 0.35, int4 0.25, smallest 0.5).")
     ] = None,
+    max_latency_ratio: Annotated[
+        float | None,
+        typer.Option(help="Largest host latency vs FP32 (default: int8 1.0, i.e. faster than FP32; others ungated)."),
+    ] = None,
     gate_profile: GateProfileOption = DEFAULT_GATE_PROFILE,  # type: ignore[assignment]
     limit: LimitOption = None,
     arm64: Annotated[
@@ -124,6 +128,7 @@ def tune_command(
             target=str(target),
             profile=str(gate_profile),
             max_size_ratio=max_size_ratio,
+            max_latency_ratio=-1.0 if max_latency_ratio is None else max_latency_ratio,
             screen=screen,
             full=full,
             output_dir=output_dir,

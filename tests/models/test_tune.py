@@ -15,7 +15,8 @@ from harness.errors import GateFailure, InputError
 from harness.gates import GateProfile, QualityGates
 from harness.models.recipes import DEFAULT_DYNAMIC, WEIGHT_ONLY_INT8, apply_recipe
 from harness.models.store import tuned_record
-from harness.tuning.tune import Search, Target, arm64_figures, pareto_rows, parse_target, tune
+from harness.tuning.sensitivity import arm64_figures
+from harness.tuning.tune import Search, Target, pareto_rows, parse_target, tune
 from tests.models.test_sensitivity import BAD_NODE, tiny_evalset, tiny_spec, write_tiny_encoder
 
 # The tiny encoder's STS Spearman is noise (random weights), so these profiles gate cosines only.
@@ -223,3 +224,17 @@ def test_an_interrupted_search_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert result.chosen is not None
     assert again[0] == per_tensor.key()  # the first candidate's screen came from the cache
     assert again.count(WEIGHT_ONLY_INT8.key()) <= 1  # at most its full-set confirmation
+
+
+def test_a_latency_limit_rejects_a_variant_slower_than_allowed(tmp_path):
+    if not tiny_spec().tokenizer_path.is_file():
+        pytest.skip("MiniLM tokenizer not built (make models)")
+    from harness.gates import TUNE_MAX_LATENCY_RATIO
+    from harness.tuning.sensitivity import EvalSet
+
+    model = write_tiny_encoder(tmp_path / "plain.onnx", outlier=False)
+    timed = EvalSet(tiny_evalset(30).sts_pairs, (), latency_texts=4)
+    with pytest.raises(GateFailure, match="latency_ratio"):
+        run_tune(model, tmp_path, recipes=[WEIGHT_ONLY_INT8], full=timed, max_latency_ratio=1e-6)
+    assert run_tune(model, tmp_path, recipes=[WEIGHT_ONLY_INT8], full=timed, max_latency_ratio=None).chosen
+    assert TUNE_MAX_LATENCY_RATIO["int8"] == 1.0  # an INT8-class file must not be slower than FP32
