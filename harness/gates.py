@@ -146,6 +146,9 @@ DEFAULT_GATE_PROFILE = "mixed-index"
 # `tune`: the host latency (batch of one, vs FP32) a target's variant may have; an INT8-class
 # file slower than FP32 (e.g. many MatMuls computed in FP32) defeats its purpose. None: not gated.
 TUNE_MAX_LATENCY_RATIO: dict[str, float | None] = {"int8": 1.0, "int4": None, "smallest": None}
+# `tune`'s ARM64 re-measure: STS retention on its 64 pairs may fall this far below the host's
+# retention of the same file on the same pairs (or below the profile's threshold, if lower).
+ARM64_RETENTION_SLACK = 0.005
 
 
 def parse_gate_profile(value: object) -> str:

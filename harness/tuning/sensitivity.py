@@ -266,7 +266,12 @@ def arm64_figures(
     gold = [p.score for p in pairs]
     rho_fp32 = spearman(cosine_rows(fp32[left], fp32[right]), gold)
     rho_arm = spearman(cosine_rows(arm[left], arm[right]), gold)
+    # The same file on the host, same texts: what the ARM64 retention on a small subset is held to.
+    host = Embedder(spec, path, batch_size=1).embed_token_ids(ids)
+    rho_host = spearman(cosine_rows(host[left], host[right]), gold)
     return {
+        "host_spearman_retention": rho_host / rho_fp32 if rho_fp32 else 0.0,
+        "vs_host_min_cosine": float(cosine_rows(arm, host).min()),
         "texts": len(sentences),
         "mean_cosine": float(cos.mean()),
         "p5_cosine": float(np.percentile(cos, 5)),
