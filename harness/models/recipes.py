@@ -22,6 +22,7 @@ import numpy as np
 
 from harness.errors import HarnessError, InputError
 from harness.fileio import atomic_output, sha256_file
+from harness.models.compatibility import model_needs, required_ops
 from harness.models.registry import ModelSpec
 
 # MatMulNBits' output (ORT >= 1.2x) declares opset 21 but does not convert the graph; a model
@@ -30,11 +31,6 @@ WEIGHT_ONLY_OPSET = 21
 # A Gather whose constant table has at least this many rows is a word embedding (the position and
 # token-type tables are small and quantizing them buys nothing but error).
 EMBEDDING_MIN_ROWS = 1024
-# Attributes that decide whether a device's ONNX Runtime can run a node (H5's check reads them).
-RELEVANT_ATTRS = {
-    "MatMulNBits": ("bits", "block_size", "accuracy_level"),
-    "GatherBlockQuantized": ("bits", "block_size", "quantize_axis", "gather_axis"),
-}
 
 
 class Method(enum.StrEnum):
@@ -172,27 +168,6 @@ def quantizable_nodes(model) -> list[dict[str, object]]:
     return nodes
 
 
-def required_ops(model_path: Path | str) -> list[dict[str, object]]:
-    """Every distinct op the file needs: op_type, domain ("ai.onnx" for the default), the opset
-    the model imports for that domain and the attributes that decide support (MatMulNBits bits,
-    block_size, accuracy_level; GatherBlockQuantized bits, block_size), sorted."""
-    import onnx
-
-    model = onnx.load(str(model_path), load_external_data=False)
-    opsets = {(o.domain or "ai.onnx"): int(o.version) for o in model.opset_import}
-    seen: dict[str, dict[str, object]] = {}
-    for node in model.graph.node:
-        domain = node.domain or "ai.onnx"
-        attrs = {
-            a.name: onnx.helper.get_attribute_value(a)
-            for a in node.attribute
-            if a.name in RELEVANT_ATTRS.get(node.op_type, ())
-        }
-        entry = {"op_type": node.op_type, "domain": domain, "opset": opsets.get(domain), "attrs": attrs}
-        seen.setdefault(json.dumps(entry, sort_keys=True, default=str), entry)
-    return [seen[k] for k in sorted(seen)]
-
-
 def texts_hash(texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
@@ -276,6 +251,7 @@ def apply_recipe(
         "calibration_sha256": texts_hash(calibration) if calibration else None,
         "onnxruntime_version": onnxruntime.__version__,
         "required_ops": required_ops(target),
+        "min_onnxruntime": model_needs(target).min_onnxruntime,
         "sha256": sha256_file(target),
         "size_bytes": target.stat().st_size,
     }

@@ -272,7 +272,7 @@ def test_a_tuned_variants_recipe_is_in_the_manifest_the_terminal_and_the_html(tm
         "preset": "tuned:woq8-b32",
         "recipe": {"name": "woq8-b32", "kind": "weight_only", "bits": 8, "block_size": 32, "accuracy_level": 4},
         "ort_version": "1.32.0",
-        "required_ops": [{"op_type": "MatMulNBits", "domain": MS, "attrs": {"bits": 8}}],
+        "required_ops": [{"op_type": "MatMulNBits", "domain": MS, "attributes": {"bits": 8}}],
     }
     tuned, other = run.models[0], run.models[1]
     tuned.recipe = recipe

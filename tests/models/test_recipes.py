@@ -11,6 +11,7 @@ import pytest
 
 from harness.errors import InputError
 from harness.evaluation.metrics import cosine_rows
+from harness.models.compatibility import model_needs
 from harness.models.recipes import (
     DEFAULT_DYNAMIC,
     WEIGHT_ONLY_INT4,
@@ -80,13 +81,15 @@ def test_weight_only_int8_needs_matmulnbits_8bit_and_8bit_embeddings_and_stays_c
     record = apply_recipe(tiny_encoder, tmp_path / "w8.onnx", recipe, spec=tiny_spec())
     found = ops(tmp_path / "w8.onnx")
     assert found["MatMulNBits"]["domain"] == "com.microsoft"
-    assert found["MatMulNBits"]["attrs"] == {"bits": 8, "block_size": 32, "accuracy_level": 4}
-    assert found["GatherBlockQuantized"]["attrs"]["bits"] == 8
-    assert found["ReduceMean"]["opset"] == 21  # converted before MatMulNBits (its output declares 21)
-    assert "Gather" not in found
+    assert found["MatMulNBits"]["attributes"] == {"bits": 8, "block_size": 32, "accuracy_level": 4}
+    assert found["GatherBlockQuantized"]["attributes"]["bits"] == 8
+    needs = model_needs(tmp_path / "w8.onnx")
+    assert needs.opsets.get("", needs.opsets.get("ai.onnx")) == 21  # converted before MatMulNBits (it declares 21)
+    assert record["min_onnxruntime"] == needs.min_onnxruntime
     import onnx
 
     kinds = {n.name: n.op_type for n in onnx.load(str(tmp_path / "w8.onnx")).graph.node}
+    assert "Gather" not in kinds.values()  # the word embedding became GatherBlockQuantized
     assert kinds[BAD_NODE] == "MatMul" and list(kinds.values()).count("MatMul") == 1
     assert record["required_ops"] == required_ops(tmp_path / "w8.onnx")
     assert record["recipe"]["name"] == WEIGHT_ONLY_INT8.name and record["onnxruntime_version"]
@@ -97,9 +100,9 @@ def test_weight_only_int8_needs_matmulnbits_8bit_and_8bit_embeddings_and_stays_c
 def test_int4_with_int8_nodes_mixes_bit_widths(tiny_encoder, tmp_path):
     mixed = replace(WEIGHT_ONLY_INT4, name="mixed", int8_nodes=(BAD_NODE,))
     apply_recipe(tiny_encoder, tmp_path / "w4.onnx", mixed, spec=tiny_spec())
-    bits = sorted(o["attrs"]["bits"] for o in required_ops(tmp_path / "w4.onnx") if o["op_type"] == "MatMulNBits")
+    bits = sorted(o["attributes"]["bits"] for o in required_ops(tmp_path / "w4.onnx") if o["op_type"] == "MatMulNBits")
     assert bits == [4, 8]
-    assert ops(tmp_path / "w4.onnx")["GatherBlockQuantized"]["attrs"]["bits"] == 4
+    assert ops(tmp_path / "w4.onnx")["GatherBlockQuantized"]["attributes"]["bits"] == 4
     assert np.isfinite(run(tmp_path / "w4.onnx")).all()
 
 
@@ -181,7 +184,7 @@ def test_fp32_compute_nodes_get_accuracy_level_1_at_no_size_cost(tiny_encoder, t
     mixed = replace(WEIGHT_ONLY_INT8, name="f32c", fp32_compute_nodes=(BAD_NODE,))
     apply_recipe(plain, tmp_path / "a1.onnx", mixed, spec=tiny_spec())
     levels = sorted(
-        o["attrs"]["accuracy_level"] for o in required_ops(tmp_path / "a1.onnx") if o["op_type"] == "MatMulNBits"
+        o["attributes"]["accuracy_level"] for o in required_ops(tmp_path / "a1.onnx") if o["op_type"] == "MatMulNBits"
     )
     assert levels == [1, 4]
     assert abs((tmp_path / "a1.onnx").stat().st_size - (tmp_path / "a4.onnx").stat().st_size) < 1024
