@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,3 +90,67 @@ def only_run(reports_dir: Path) -> Path:
     latest = reports_dir / "latest"
     assert latest.is_symlink() and latest.resolve() == run_dir.resolve(), f"{latest} does not point at {run_dir}"
     return run_dir
+
+
+CHROMIUM = "/usr/bin/chromium"
+_CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def render_in_chromium(page: Path, work: Path, window: str = "1280,2000") -> tuple[str, Path]:
+    """`page` in headless Chromium: (its rendered DOM, a PNG screenshot). Skips with
+    AVA_SKIP_BROWSER=1; fails when Chromium is missing (the set-up installs it)."""
+    if os.environ.get("AVA_SKIP_BROWSER") == "1":
+        pytest.skip("AVA_SKIP_BROWSER=1")
+    binary = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
+    if binary is None:
+        pytest.fail(
+            f"{CHROMIUM} is not installed: run `make install` (it apt-get installs chromium), "
+            "or set AVA_SKIP_BROWSER=1 to skip the browser check"
+        )
+    png = work / f"{page.stem}.png"
+
+    def chromium(profile: str, *args: str) -> subprocess.Popen[bytes]:
+        flags = [*_CHROMIUM_FLAGS, f"--user-data-dir={work / profile}"]
+        return subprocess.Popen([binary, *flags, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    # Both at once: each Chromium start costs a second or two, and the tests must stay quick.
+    url = page.resolve().as_uri()
+    shot = chromium("profile-shot", f"--screenshot={png}", f"--window-size={window}", url)
+    dom = chromium("profile-dom", "--dump-dom", url)
+    try:
+        dom_out, dom_err = dom.communicate(timeout=40)
+        _, shot_err = shot.communicate(timeout=40)
+    finally:
+        for proc in (shot, dom):
+            if proc.poll() is None:
+                proc.kill()
+    assert dom.returncode == 0, dom_err.decode(errors="replace")[-2000:]
+    assert shot.returncode == 0, shot_err.decode(errors="replace")[-2000:]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return dom_out.decode(), png
+
+
+def screenshot_pixels(png: Path):  # -> numpy array [height, width] of 0xRRGGBB
+    import numpy as np
+    from PIL import Image  # adbutils' dependency
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+        data = np.frombuffer(rgb.tobytes(), dtype=np.uint8).reshape(rgb.height, rgb.width, 3).astype(np.uint32)
+    return (data[..., 0] << 16) | (data[..., 1] << 8) | data[..., 2]
+
+
+def screenshot_colours(png: Path) -> int:
+    """How many distinct colours the screenshot holds (a blank page has one)."""
+    import numpy as np
+
+    return len(np.unique(screenshot_pixels(png)))

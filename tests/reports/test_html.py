@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 from harness.reports.writers import write_reports
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.helpers import render_in_chromium, screenshot_colours, screenshot_pixels
 
 
 def test_html_has_table_plots_and_verdict(written: dict[str, Path]) -> None:
@@ -45,79 +41,24 @@ def test_html_has_table_plots_and_verdict(written: dict[str, Path]) -> None:
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
 
 
-def _chromium(binary: str, profile: Path, *args: str) -> subprocess.Popen[bytes]:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
-    return subprocess.Popen([binary, *flags, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _pixels(png: Path):  # -> numpy array [height, width] of 0xRRGGBB
-    import numpy as np
-    from PIL import Image  # adbutils' dependency
-
-    with Image.open(png) as image:
-        rgb = image.convert("RGB")
-        data = np.frombuffer(rgb.tobytes(), dtype=np.uint8).reshape(rgb.height, rgb.width, 3).astype(np.uint32)
-    return (data[..., 0] << 16) | (data[..., 1] << 8) | data[..., 2]
-
-
-def _colours(png: Path) -> int:
-    """How many distinct colours the screenshot holds (a blank page has one)."""
-    import numpy as np
-
-    return len(np.unique(_pixels(png)))
-
-
 def _has_box_red(png: Path) -> bool:
     """The failed-gates box's own background (#fbe1de, no other element has it) in the top 900
     pixel rows of the page."""
-    return bool((_pixels(png)[:900] == 0xFBE1DE).any())
+    return bool((screenshot_pixels(png)[:900] == 0xFBE1DE).any())
 
 
 def test_html_renders_in_headless_chromium(written: dict[str, Path], tmp_path: Path) -> None:
-    if os.environ.get("AVA_SKIP_BROWSER") == "1":
-        pytest.skip("AVA_SKIP_BROWSER=1")
-    binary = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
-    if binary is None:
-        pytest.fail(
-            f"{CHROMIUM} is not installed: run `make install` (it apt-get installs chromium), "
-            "or set AVA_SKIP_BROWSER=1 to skip the browser check"
-        )
-    url = written["html"].resolve().as_uri()
-    png = tmp_path / "signoff.png"
-    # Both at once: each Chromium start costs a second or two, and the test must stay quick.
-    shot = _chromium(binary, tmp_path / "profile-shot", f"--screenshot={png}", "--window-size=1280,2000", url)
-    dom = _chromium(binary, tmp_path / "profile-dom", "--dump-dom", url)
-    try:
-        dom_out, dom_err = dom.communicate(timeout=40)
-        _, shot_err = shot.communicate(timeout=40)
-    finally:
-        for proc in (shot, dom):
-            if proc.poll() is None:
-                proc.kill()
-    assert dom.returncode == 0, dom_err.decode(errors="replace")[-2000:]
-    assert shot.returncode == 0, shot_err.decode(errors="replace")[-2000:]
-    rendered = dom_out.decode()
+    rendered, png = render_in_chromium(written["html"], tmp_path)
     assert rendered.count('class="matrix-row"') == 2
     assert rendered.count("<svg") >= 5  # four cosine histograms and the latency plot
     assert rendered.count("<circle") == 4 * 40  # every latency sample drawn
     assert 'id="verdict">NO VERDICT<' in rendered
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 10_000
     # A failing run: the failed-gates box is in the rendered DOM above the plots, and drawn.
     box = rendered.index('id="failed-gates"')
     assert box < rendered.index('id="matrix"') < rendered.index("<h2>Plots</h2>") < rendered.index("<svg")
     assert "parity_min_cosine" in rendered[box : rendered.index("</section>", box)]
-    assert _colours(png) >= 8, "the screenshot is blank"
+    assert screenshot_colours(png) >= 8, "the screenshot is blank"
     assert _has_box_red(png), "no failed-gates box red in the top of the screenshot"
     if os.environ.get("AVA_KEEP_SCREENSHOT"):
         shutil.copy(png, os.environ["AVA_KEEP_SCREENSHOT"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from harness.reports.run_record import load_signoff
 from harness.reports.writers import write_reports
 from harness.signoff.baseline import Baseline, device_key
 from harness.signoff.pipeline import deploy_test
-from tests.helpers import deploy_test_args, run_cli, validate_report
+from tests.helpers import deploy_test_args, render_in_chromium, run_cli, screenshot_colours, validate_report
 
 MODEL = "AVA-ONX-384-FAST-INT8"
-CHROMIUM = "/usr/bin/chromium"
 # The swapped run's absolute gates, chosen for the test: loose enough for the chapter recipe
 # (mean cosine to FP32 ~0.97), so only the regression gate can fail it. Its host evaluation runs
 # on its own number of items, so its cached result is never another run's.
@@ -166,27 +164,9 @@ def test_report_history_renders_in_headless_chromium(runs, tmp_path):
     latest = runs["reports"] / "latest"
     newest = max((_doc(d)["created_at"], d.name) for d in (runs["a"], runs["b"], runs["c"]))[1]
     assert latest.is_symlink() and os.readlink(latest) == newest
-    if os.environ.get("AVA_SKIP_BROWSER") == "1":
-        pytest.skip("AVA_SKIP_BROWSER=1")
-    binary = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
-    assert binary, f"{CHROMIUM} is not installed: run `make install`, or set AVA_SKIP_BROWSER=1"
-    from tests.reports.test_html import _chromium, _colours
-
-    png = tmp_path / "history.png"
-    shot = _chromium(binary, tmp_path / "profile-shot", f"--screenshot={png}", "--window-size=1280,1600", page.as_uri())
-    dom = _chromium(binary, tmp_path / "profile-dom", "--dump-dom", page.as_uri())
-    try:
-        dom_out, dom_err = dom.communicate(timeout=40)
-        _, shot_err = shot.communicate(timeout=40)
-    finally:
-        for proc in (shot, dom):
-            if proc.poll() is None:
-                proc.kill()
-    assert dom.returncode == 0, dom_err.decode(errors="replace")[-2000:]
-    assert shot.returncode == 0, shot_err.decode(errors="replace")[-2000:]
-    rendered = dom_out.decode()
+    rendered, png = render_in_chromium(page, tmp_path, window="1280,1600")
     assert rendered.count('<section class="model">') == 1
     # every run is a point linking to its page on the size chart (3 runs)
     for run in ("a", "b", "c"):
         assert f'href="{runs[run].name}/signoff.html"' in rendered
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and _colours(png) >= 8, "the screenshot is blank"
+    assert screenshot_colours(png) >= 8, "the screenshot is blank"
