@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import InputError
-from harness.gates import QualityGates
+from harness.gates import GATE_PROFILES, QualityGates
 from harness.models.registry import load_registry
 
 REGISTRY = """
@@ -68,3 +68,25 @@ def test_device_gates_refuse_values_that_would_disable_or_break_them(overrides, 
 def test_registry_gate_values_are_checked(value, message):
     with pytest.raises(InputError, match=message):
         QualityGates().merged({"min_mean_cosine": value}, "registry.toml")
+
+
+def test_the_mixed_index_profile_gates_the_worst_text_on_the_host():
+    from harness.evaluation.evaluate import EvalReport, gate_results
+
+    report = EvalReport(
+        "M-INT8",
+        "M",
+        "INT8",
+        "m.onnx",
+        "0" * 64,
+        1,
+        4,
+        cosine_vs_baseline={"mean": 0.9995, "p5": 0.9990, "min": 0.9970},
+        sts={"retention": 1.0},
+    )
+    mixed = GATE_PROFILES["mixed-index"].quality
+    (worst,) = [g for g in gate_results(report, mixed) if g.name == "min_cosine"]
+    assert not worst.passed and worst.value == 0.9970 and worst.threshold == 0.998
+    assert all(g.name != "min_cosine" for g in gate_results(report, GATE_PROFILES["same-index"].quality))
+    with pytest.raises(InputError, match="min_worst_cosine"):
+        QualityGates(min_worst_cosine=1.5)

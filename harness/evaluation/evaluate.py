@@ -142,6 +142,8 @@ def gate_results(report: EvalReport, gates: QualityGates) -> list[Gate]:
         ("p5_cosine", report.cosine_vs_baseline.get("p5"), gates.min_p5_cosine),
         ("spearman_retention", report.sts.get("retention"), gates.min_spearman_retention),
     ]
+    if gates.min_worst_cosine > 0:  # only where a profile or the registry asks: most variants leave it off
+        checks.append(("min_cosine", report.cosine_vs_baseline.get("min"), gates.min_worst_cosine))
     for name, metrics in report.retrieval.items():
         checks.append((f"{name}_top1_retention", metrics.get("top1_retention"), gates.min_top1_retention))
         checks.append((f"{name}_ndcg10_retention", metrics.get("ndcg10_retention"), gates.min_ndcg10_retention))

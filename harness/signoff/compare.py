@@ -113,6 +113,16 @@ def compare_model(
                 "what ran on the device vs host FP32",
             )
         )
+        if quality.min_worst_cosine > 0:
+            gates.append(
+                Gate(
+                    "fp32_min_cosine",
+                    result.vs_fp32["min_cosine"] >= quality.min_worst_cosine,
+                    result.vs_fp32["min_cosine"],
+                    quality.min_worst_cosine,
+                    "the worst text, device vs host FP32",
+                )
+            )
         gates.append(
             Gate(
                 "fp32_test3_cosine",

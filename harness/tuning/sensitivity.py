@@ -118,7 +118,7 @@ def profile_gates(figures: dict, profile: GateProfile) -> list[Gate]:
     checks = [
         ("mean_cosine", quality.min_mean_cosine),
         ("p5_cosine", quality.min_p5_cosine),
-        ("min_cosine", profile.min_cosine),
+        ("min_cosine", quality.min_worst_cosine),
         ("spearman_retention", quality.min_spearman_retention),
     ]
     checks += [(k, quality.min_top1_retention) for k in figures if k.endswith("_top1_retention")]

@@ -171,7 +171,10 @@ def test_gate_profiles_replace_a_variants_host_gates_and_int4_defaults_to_rankin
     assert int8.with_gate_profile("same-index").gate.min_mean_cosine == 0.0  # cosine reported, not gated
     int4 = registry.get("AVA-ONX-384-BASE-INT4")
     assert int4.variant == "INT4" and int4.gate == GATE_PROFILES["same-index"].quality
-    assert GATE_PROFILES["mixed-index"].quality.min_mean_cosine > 0 and GATE_PROFILES["mixed-index"].min_cosine > 0
+    assert (
+        GATE_PROFILES["mixed-index"].quality.min_mean_cosine > 0
+        and GATE_PROFILES["mixed-index"].quality.min_worst_cosine > 0
+    )
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def _compare(device: np.ndarray | None, host: np.ndarray, *, strict: bool = True
         device_result=kwargs.pop("device_result", RAW),
         signoff=SIGNOFF,
         parity=kwargs.pop("parity", ParityGates()),
-        quality=QualityGates(min_mean_cosine=0.99),
+        quality=kwargs.pop("quality", QualityGates(min_mean_cosine=0.99)),
         strict=strict,
         **kwargs,
     )
@@ -87,6 +87,17 @@ def test_parity_below_threshold_fails_when_strict():
     assert len(result.parity_cosines) == len(result.fp32_cosines) == 6
     assert int(np.argmin(result.parity_cosines)) == int(np.argmin(result.fp32_cosines)) == 1
     assert min(result.fp32_cosines) == pytest.approx(result.vs_fp32["min_cosine"])
+
+
+def test_the_worst_text_is_gated_only_when_the_profile_asks():
+    host = _vectors()
+    device = host.copy()
+    device[1] = _vectors(seed=7)[1]  # one text moved: the mean may pass, the worst text does not
+    assert all(g.name != "fp32_min_cosine" for g in _compare(device, host, strict=False).gates)
+    mixed = QualityGates(min_mean_cosine=0.0, min_worst_cosine=0.998)
+    gate = _gate(_compare(device, host, strict=False, quality=mixed), "fp32_min_cosine")
+    assert not gate.passed and gate.value == pytest.approx(min(host[i] @ device[i] for i in range(6)), abs=1e-6)
+    assert _gate(_compare(host.copy(), host, quality=mixed), "fp32_min_cosine").passed
 
 
 def test_parity_below_threshold_is_reported_not_gated_when_not_strict():
