@@ -157,3 +157,18 @@ def test_cli_bad_options_exit_2_before_any_device_work(tmp_path, args, needle):
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     assert "Traceback" not in result.stderr and needle in result.stderr
     assert "never-contacted" not in result.stdout
+
+
+def test_the_mixed_index_profile_holds_the_worst_text_on_the_host_and_the_device(virtual_devices, deploy_options):
+    """The chapter's default INT8 recipe drifts on its worst texts: `--gate-profile mixed-index`
+    fails it there, naming the gate, on the host and on the device's own vectors."""
+    (device,) = virtual_devices(1, config=ava_device_config())
+    run = deploy_test([device.serial], deploy_options(MODEL, gate_profile="mixed-index"))
+    (record,) = run.devices
+    (model,) = record.models
+    host_model = next(m for m in run.models if m.model_id == MODEL)
+    host_worst = next(g for g in host_model.gates if g.name == "host_min_cosine")
+    device_worst = next(g for g in model.gates if g.name == "fp32_min_cosine")
+    assert host_worst.threshold == device_worst.threshold == 0.998
+    assert device_worst.value == pytest.approx(model.vs_fp32["min_cosine"])
+    assert not device_worst.passed and record.status == "failed"
