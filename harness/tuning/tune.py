@@ -48,6 +48,7 @@ GREEDY_NODE_LIMIT = 40  # more quantizable nodes than this: sensitivity by layer
 # default, so its cache serves both): the order of the worst nodes is stable well below the full set.
 SENSITIVITY_PAIRS = 200
 COMPUTE_STARTS, COMPUTE_STEPS = 3, (1, 3, 6)  # weight-only INT8: FP32-compute tries, bounded
+FINE_STEPS = (1, 3, 6)  # weight-only INT8: the most sensitive MatMuls in finer blocks (full speed)
 # The ARM64 re-measure runs this many STS-B pairs (their sentences, ~2 per pair) under qemu:
 # emulated aarch64 ORT runs MiniLM-L6 at ~10 sentences/s on one core, so 64 pairs take well
 # under a minute per candidate, while p5/min cosine over ~128 texts still catch a kernel that
@@ -107,6 +108,7 @@ def candidate_recipes(target: Target) -> list[Recipe]:
     int8 = [
         WEIGHT_ONLY_INT8,
         replace(WEIGHT_ONLY_INT8, name="w8-b32-a4-emb8b128", embedding_block_size=128),
+        replace(WEIGHT_ONLY_INT8, name="w8-b32-a4-emb8b256", embedding_block_size=256),
         replace(WEIGHT_ONLY_INT8, name="w8-b64-a4-emb8b128", block_size=64, embedding_block_size=128),
         replace(WEIGHT_ONLY_INT8, name="w8-b128-a4-emb8b256", block_size=128, embedding_block_size=256),
         DEFAULT_DYNAMIC,
@@ -237,7 +239,8 @@ class Search:
     def greedy(self, recipe: Recipe, *, mode: str, steps: Sequence[int] = GREEDY_STEPS) -> None:
         """Treat the most sensitive nodes apart in `recipe`, more each step, until a candidate
         passes the screen or outgrows the smallest passing one. `mode`: "fp32" keeps them in FP32
-        (dynamic), "8bit" at 8 bits (INT4), "compute" computes them in FP32 (weight-only INT8)."""
+        (dynamic), "8bit" at 8 bits (INT4), "fine" quantizes them (and so, at accuracy level 4,
+        their activations) in finer blocks, "compute" computes them in FP32 (weight-only INT8)."""
         import onnx
 
         from harness.models.recipes import quantizable_nodes
@@ -266,6 +269,8 @@ class Search:
             nodes = tuple(order[:count])
             if mode == "8bit":
                 step = replace(recipe, name=f"{recipe.name}-8bit{count}", int8_nodes=nodes)
+            elif mode == "fine":
+                step = replace(recipe, name=f"{recipe.name}-fb{count}", fine_nodes=nodes)
             elif mode == "compute":
                 step = replace(recipe, name=f"{recipe.name}-f32c{count}", fp32_compute_nodes=nodes)
             else:
@@ -282,14 +287,18 @@ class Search:
             # Keeping nodes out only grows a file: worth it only below the smallest passing one.
             if found is not None and not found.passed and not found.error and found.size_ratio < self.smallest_pass():
                 self.greedy(start, mode=mode)
-        # Weight-only INT8 misses mostly by its int8 activations (accuracy level 4): computing the
-        # most sensitive MatMuls in FP32 costs no size, so the smallest failing ones get that try.
+        # Weight-only INT8 misses mostly by its int8 activations (accuracy level 4, quantized per
+        # block of K): finer blocks on the most sensitive MatMuls cost a few scales and no speed;
+        # computing them in FP32 costs no size but speed. The smallest failing ones get both tries.
         failing = [
             c
             for c in self.candidates.values()
             if c.recipe.method is Method.WEIGHT_ONLY and c.recipe.bits == 8 and not c.recipe.fp32_compute_nodes
-            and c.gates and not c.passed and c.size_ratio < self.smallest_pass(True)
+            and not c.recipe.fine_nodes and c.gates and not c.passed and c.size_ratio < self.smallest_pass(True)
         ]  # fmt: skip
+        for found in sorted(failing, key=lambda c: c.size_ratio)[:COMPUTE_STARTS]:
+            if found.size_ratio < self.smallest_pass():
+                self.greedy(found.recipe, mode="fine", steps=FINE_STEPS)
         for found in sorted(failing, key=lambda c: c.size_ratio)[:COMPUTE_STARTS]:
             if found.size_ratio < self.smallest_pass(True):
                 self.greedy(found.recipe, mode="compute", steps=COMPUTE_STEPS)

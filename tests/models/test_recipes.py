@@ -191,3 +191,23 @@ def test_fp32_compute_nodes_get_accuracy_level_1_at_no_size_cost(tiny_encoder, t
     assert mixed.key() != WEIGHT_ONLY_INT8.key()
     with pytest.raises(InputError, match="fp32_compute_nodes need method weight-only"):
         Recipe("d", fp32_compute_nodes=("x",))
+
+
+def test_fine_nodes_get_finer_blocks_and_leave_older_keys_alone(tiny_encoder, tmp_path):
+    plain = write_tiny_encoder(tmp_path / "plain.onnx", outlier=False)
+    apply_recipe(plain, tmp_path / "b32.onnx", WEIGHT_ONLY_INT8, spec=tiny_spec())
+    fine = replace(WEIGHT_ONLY_INT8, name="fb", fine_nodes=(BAD_NODE,))
+    apply_recipe(plain, tmp_path / "fine.onnx", fine, spec=tiny_spec())
+    blocks = sorted(
+        o["attributes"]["block_size"] for o in required_ops(tmp_path / "fine.onnx") if o["op_type"] == "MatMulNBits"
+    )
+    assert blocks == [16, 32]
+    # twice the scales on that node only: a little larger
+    assert 0 < (tmp_path / "fine.onnx").stat().st_size - (tmp_path / "b32.onnx").stat().st_size < 64 * 1024
+    assert fine.key() != WEIGHT_ONLY_INT8.key()
+    # the key of a recipe without the later fields is what it was before they existed (caches hold)
+    assert WEIGHT_ONLY_INT8.key() == "f217e1840338e3a3"
+    with pytest.raises(InputError, match="fine_nodes need method weight-only"):
+        Recipe("d", fine_nodes=("x",))
+    with pytest.raises(InputError, match="fine_block_size 24"):
+        replace(fine, fine_block_size=24)
