@@ -274,8 +274,8 @@ def recipe_line(recipe: dict, prefix: str = "") -> str:
     manifest, so the line stays readable."""
     parts = []
     for key, value in recipe.items():
-        if key == "description":
-            continue
+        if key == "description" or value is None or value in ([], ()):
+            continue  # prose stays in the HTML and the manifest; unset settings say nothing
         if isinstance(value, dict):
             parts.append(recipe_line(value, f"{prefix}{key}."))
         elif isinstance(value, list | tuple):
