@@ -245,31 +245,16 @@ def _embedding_row(
 ) -> dict[str, Any]:
     here, there = vectors
     gate = {"gate": rg.EMBEDDING_COSINE, "threshold": limit}
+
+    def not_compared(why: str) -> dict[str, Any]:
+        return _row(where, model_id, "embedding_cosine_mean", None, None, **gate, passed=None, why=why)
+
     if here is None or there is None:
-        missing = "this run" if here is None else "the baseline"
-        return _row(
-            where,
-            model_id,
-            "embedding_cosine_mean",
-            None,
-            None,
-            **gate,
-            passed=None,
-            why=f"no device vectors kept in {missing}",
-        )
+        return not_compared(f"no device vectors kept in {'this run' if here is None else 'the baseline'}")
     index = {text: i for i, text in enumerate(texts[1]) if i < len(there) and text is not None}
     common = [(i, index[t]) for i, t in enumerate(texts[0]) if t in index and i < len(here)]
     if not common or here.shape[1] != there.shape[1]:
-        return _row(
-            where,
-            model_id,
-            "embedding_cosine_mean",
-            None,
-            None,
-            **gate,
-            passed=None,
-            why="no text embedded in both runs at one dimension",
-        )
+        return not_compared("no text embedded in both runs at one dimension")
     cos = _cosines(here[[i for i, _ in common]], there[[j for _, j in common]])
     mean, low = float(cos.mean()), float(cos.min())
     why = f"{len(common)} texts, min {low:.6f}" + ("" if changed else "; same model file: shown, not gated")
